@@ -1,0 +1,26 @@
+/**
+ * The runtime's error registry. Codes are never reused; `test/errors.test.ts` checks they are unique
+ * and documented here.
+ */
+export const runtimeErrors = {
+  // Transport
+  RT_ERR_TRANSPORT_FULL: 'the transport holds as many unacknowledged bytes as it may; retry later',
+  RT_ERR_TRANSPORT_CLOSED: 'the transport is closed',
+  RT_ERR_TRANSPORT_CORRUPT_LOG: 'a transport log segment is corrupt',
+  // Hosting
+  RT_ERR_HOST_STOPPED: 'the runtime host is stopped',
+  RT_ERR_ACTOR_UNKNOWN_TYPE: 'no actor type of this name is registered',
+  // Configuration
+  RT_ERR_BAD_OPTION: 'a runtime option is out of range',
+} as const
+
+export type RuntimeErrorCode = keyof typeof runtimeErrors
+
+export class RuntimeError extends Error {
+  readonly code: RuntimeErrorCode
+  constructor(code: RuntimeErrorCode, detail?: string) {
+    super(detail ? `${runtimeErrors[code]}: ${detail}` : runtimeErrors[code])
+    this.name = 'RuntimeError'
+    this.code = code
+  }
+}

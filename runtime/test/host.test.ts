@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, test } from 'node:test'
+import {
+  type DeadLetter,
+  encodeEnvelopes,
+  type FlushBatch,
+  type FlushSink,
+  InProcessTransport,
+  RuntimeHost,
+  type ShardId,
+  type StreamSeq,
+  shardOf,
+} from '../src/index.ts'
+
+const SHARDS = 8
+const workerFile = new URL('./fixtures/counter-worker.ts', import.meta.url)
+
+/** A sink that keeps what it is given, like a store would, so a test can read totals and positions. */
+class RecordingSink implements FlushSink {
+  readonly totals = new Map<string, number>()
+  readonly positionsByShard = new Map<ShardId, StreamSeq>()
+  failNext = 0
+  async positions(): Promise<Map<ShardId, StreamSeq>> {
+    return new Map(this.positionsByShard)
+  }
+  async write(batches: readonly FlushBatch[]): Promise<void> {
+    if (this.failNext > 0) {
+      this.failNext--
+      throw new Error('store unavailable')
+    }
+    for (const b of batches) {
+      for (const row of (b.drained.counter ?? []) as Array<{ key: string; add: number }>) {
+        this.totals.set(row.key, (this.totals.get(row.key) ?? 0) + row.add)
+      }
+      this.positionsByShard.set(
+        b.shard,
+        Math.max(this.positionsByShard.get(b.shard) ?? 0, b.upTo) as StreamSeq,
+      )
+    }
+  }
+}
+
+const dirs: string[] = []
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true })
+})
+
+async function publishCounts(
+  t: InProcessTransport,
+  keys: string[],
+  perKey: number,
+  tag: string,
+): Promise<void> {
+  // Several messages per stream message, grouped per shard, like the gateway does.
+  for (let n = 0; n < perKey; n++) {
+    const byShard = new Map<ShardId, Array<readonly [string, string, unknown]>>()
+    for (const key of keys) {
+      const shard = shardOf('counter', key, SHARDS)
+      const list = byShard.get(shard) ?? []
+      list.push(['counter', key, { add: 1, n }])
+      byShard.set(shard, list)
+    }
+    await Promise.all([...byShard].map(([s, env]) => t.publish(s, encodeEnvelopes(env), `${tag}:${n}:${s}`)))
+  }
+}
+
+describe('runtime host', () => {
+  test('every published message is applied once, in order per actor, and flushed to the sink', async () => {
+    const transport = await InProcessTransport.open()
+    const sink = new RecordingSink()
+    const dead: DeadLetter[] = []
+    const host = new RuntimeHost({
+      transport,
+      sink,
+      workerFile,
+      shardCount: SHARDS,
+      threads: 2,
+      flushIntervalMs: 50,
+      onDeadLetter: (l) => dead.push(l),
+    })
+    await host.start()
+    const keys = Array.from({ length: 40 }, (_, i) => `k${i}`)
+    await publishCounts(transport, keys, 100, 'a')
+    // Retries of the same batch ids must not count again.
+    await publishCounts(transport, keys, 100, 'a')
+    await waitFor(() => host.stats().applied === 4000)
+    await host.stop()
+    await transport.close()
+    assert.deepEqual(dead, [])
+    for (const k of keys) assert.equal(sink.totals.get(k), 100, k)
+  })
+
+  test('a restart replays what the sink does not hold, and skips what it does', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hm-host-'))
+    dirs.push(dir)
+    const sink = new RecordingSink()
+    const keys = ['a', 'b', 'c', 'd', 'e']
+    const run = async (tag: string | undefined, before?: (host: RuntimeHost) => void): Promise<void> => {
+      const transport = await InProcessTransport.open({ dir })
+      const host = new RuntimeHost({
+        transport,
+        sink,
+        workerFile,
+        shardCount: SHARDS,
+        threads: 2,
+        flushIntervalMs: 20,
+        onError: () => {},
+      })
+      await host.start()
+      before?.(host)
+      if (tag !== undefined) await publishCounts(transport, keys, 30, tag)
+      await waitFor(() => host.stats().applied === keys.length * 30)
+      await host.stop()
+      await transport.close()
+    }
+    await run('first')
+    for (const k of keys) assert.equal(sink.totals.get(k), 30, k)
+    // The store is down during the second run: its records are not written, so not acknowledged.
+    await run('second', () => {
+      sink.failNext = 1_000_000
+    })
+    for (const k of keys) assert.equal(sink.totals.get(k), 30, k)
+    sink.failNext = 0
+    // The acknowledgement floors are lost too: the transport replays from the start, the host skips what
+    // the sink already holds and applies only the second run's messages.
+    await rm(join(dir, 'acks.json'))
+    await run(undefined)
+    for (const k of keys) assert.equal(sink.totals.get(k), 60, k)
+  })
+
+  test('a sink failure keeps the drained records and writes them at the next interval', async () => {
+    const transport = await InProcessTransport.open()
+    const sink = new RecordingSink()
+    sink.failNext = 3
+    const errors: string[] = []
+    const host = new RuntimeHost({
+      transport,
+      sink,
+      workerFile,
+      shardCount: SHARDS,
+      threads: 2,
+      flushIntervalMs: 10,
+      onError: (_e, where) => errors.push(where),
+    })
+    await host.start()
+    await publishCounts(transport, ['x', 'y'], 50, 'f')
+    await waitFor(
+      () => sink.failNext === 0 && host.stats().unwrittenBatches === 0 && host.stats().applied === 100,
+    )
+    await host.stop()
+    await transport.close()
+    assert.equal(sink.totals.get('x'), 50)
+    assert.equal(sink.totals.get('y'), 50)
+    assert.ok(errors.some((w) => w.startsWith('flush write')))
+  })
+
+  test('a throwing handler becomes a dead letter; the worker and other actors go on', async () => {
+    const transport = await InProcessTransport.open()
+    const sink = new RecordingSink()
+    const dead: DeadLetter[] = []
+    const host = new RuntimeHost({
+      transport,
+      sink,
+      workerFile,
+      shardCount: SHARDS,
+      threads: 2,
+      flushIntervalMs: 10,
+      onDeadLetter: (l) => dead.push(l),
+    })
+    await host.start()
+    const shard = shardOf('counter', 'bad', SHARDS)
+    await transport.publish(shard, encodeEnvelopes([['counter', 'bad', { add: -1 }]]), 'bad-1')
+    await publishCounts(transport, ['good', 'bad'], 5, 'g')
+    await waitFor(() => host.stats().applied === 10)
+    await host.stop()
+    await transport.close()
+    assert.equal(dead.length, 1)
+    assert.equal(dead[0]!.key, 'bad')
+    assert.match(dead[0]!.reason, /negative add/)
+    assert.equal(sink.totals.get('good'), 5)
+    assert.equal(sink.totals.get('bad'), 5)
+  })
+})
+
+async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('condition not reached in time')
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
