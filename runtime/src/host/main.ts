@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { availableParallelism } from 'node:os'
 import { Packr } from 'msgpackr'
 import { Piscina } from 'piscina'
@@ -106,6 +107,8 @@ export class RuntimeHost {
       onDeadLetter: options.onDeadLetter ?? ((l) => console.error('[runtime] dead letter', l)),
     }
     this.slots = new Array<number | undefined>(threads).fill(undefined)
+    // Every shard's pull waits on this one signal.
+    setMaxListeners(this.options.shards.length + 10, this.abort.signal)
     this.pool = new Piscina({
       filename: this.options.workerFile,
       minThreads: threads,

@@ -1,0 +1,103 @@
+/**
+ * `npm run bench`: each measurement beside a baseline measured in the same run, with the ratio.
+ *
+ * Ingest path: page events routed to shards, published on the in-process transport, applied by page
+ * actors in the worker pool and drained. Baseline: the same actor logic applied in a plain loop on the
+ * main thread (no transport, no threads) — the cost floor of the work itself.
+ */
+import { availableParallelism } from 'node:os'
+import { type PageEvent, type SiteEvent, actorsWorkerFile, pageActor, pageActorKey, routeSiteEvents } from '@hm/actors'
+import { type FlushBatch, InProcessTransport, RuntimeHost, actorKey } from '@hm/runtime'
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 400_000)
+const PAGES = 1000
+const BATCH = 50
+const SHARDS = 64
+
+function makeEvents(): SiteEvent[] {
+  const out: SiteEvent[] = []
+  let seed = 42
+  const rnd = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff
+    return seed / 0x7fffffff
+  }
+  const now = Date.now()
+  for (let i = 0; i < EVENTS; i++) {
+    out.push({
+      page: `/p/${Math.floor(rnd() * rnd() * PAGES)}`,
+      type: 'click',
+      ts: now,
+      x: Math.floor(rnd() * 1280),
+      y: Math.floor(rnd() * 4000),
+      dw: 1280,
+      vw: 1280,
+      depth: 0,
+    })
+  }
+  return out
+}
+
+function baseline(events: SiteEvent[]): number {
+  const t0 = performance.now()
+  const actors = new Map<string, ReturnType<typeof pageActor.initial>>()
+  const ctx = { type: 'page', key: actorKey('x'), now: Date.now }
+  for (let i = 0; i < events.length; i += BATCH) {
+    const byPage = new Map<string, PageEvent[]>()
+    for (const { page, ...e } of events.slice(i, i + BATCH)) {
+      const l = byPage.get(page) ?? []
+      l.push(e)
+      byPage.set(page, l)
+    }
+    for (const [page, list] of byPage) {
+      const key = pageActorKey('site', page)
+      let s = actors.get(key)
+      if (s === undefined) {
+        s = pageActor.initial(actorKey(key), ctx)
+        actors.set(key, s)
+      }
+      pageActor.receive(s, { events: list }, ctx)
+    }
+  }
+  let rows = 0
+  for (const s of actors.values()) rows += pageActor.drain!(s, ctx).length
+  const ms = performance.now() - t0
+  if (rows === 0) throw new Error('baseline produced nothing')
+  return (events.length / ms) * 1000
+}
+
+async function runtime(events: SiteEvent[]): Promise<number> {
+  const transport = await InProcessTransport.open({ maxPendingBytes: 2 ** 31 })
+  let rows = 0
+  const sink = {
+    positions: async () => new Map(),
+    write: async (batches: readonly FlushBatch[]) => {
+      for (const b of batches) rows += (b.drained.page ?? []).length
+    },
+  }
+  const host = new RuntimeHost({ transport, sink, workerFile: actorsWorkerFile, shardCount: SHARDS, flushIntervalMs: 200, onError: (e) => console.error(e) })
+  await host.start()
+  const t0 = performance.now()
+  const pending: Promise<unknown>[] = []
+  for (let i = 0; i < events.length; i += BATCH) {
+    for (const p of routeSiteEvents('site', events.slice(i, i + BATCH), SHARDS)) {
+      pending.push(transport.publish(p.shard, p.data, `b${i}:${p.shard}`))
+    }
+  }
+  await Promise.all(pending)
+  const target = host.stats().delivered + pending.length
+  while (host.stats().delivered < target) await new Promise((r) => setTimeout(r, 2))
+  const ms = performance.now() - t0
+  await host.stop()
+  await transport.close()
+  if (rows === 0) throw new Error('runtime produced nothing')
+  return (events.length / ms) * 1000
+}
+
+const events = makeEvents()
+baseline(events.slice(0, 20_000)) // warm-up
+const base = baseline(events)
+const rt = await runtime(events)
+const fmt = (n: number): string => `${Math.round(n).toLocaleString('en-US')} events/s`
+console.log(`ingest path, ${EVENTS.toLocaleString('en-US')} click events over ${PAGES} pages, batches of ${BATCH}, ${availableParallelism()} cores`)
+console.log(`  baseline  plain in-thread apply loop        ${fmt(base)}`)
+console.log(`  result    transport → worker pool → actors   ${fmt(rt)}   ratio ${(rt / base).toFixed(2)}×`)
