@@ -6,8 +6,15 @@
  * main thread (no transport, no threads) — the cost floor of the work itself.
  */
 import { availableParallelism } from 'node:os'
-import { type PageEvent, type SiteEvent, actorsWorkerFile, pageActor, pageActorKey, routeSiteEvents } from '@hm/actors'
-import { type FlushBatch, InProcessTransport, RuntimeHost, actorKey } from '@hm/runtime'
+import {
+  actorsWorkerFile,
+  type PageEvent,
+  pageActor,
+  pageActorKey,
+  routeSiteEvents,
+  type SiteEvent,
+} from '@hm/actors'
+import { actorKey, type FlushBatch, InProcessTransport, RuntimeHost } from '@hm/runtime'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 400_000)
 const PAGES = 1000
@@ -74,7 +81,14 @@ async function runtime(events: SiteEvent[]): Promise<number> {
       for (const b of batches) rows += (b.drained.page ?? []).length
     },
   }
-  const host = new RuntimeHost({ transport, sink, workerFile: actorsWorkerFile, shardCount: SHARDS, flushIntervalMs: 200, onError: (e) => console.error(e) })
+  const host = new RuntimeHost({
+    transport,
+    sink,
+    workerFile: actorsWorkerFile,
+    shardCount: SHARDS,
+    flushIntervalMs: 200,
+    onError: (e) => console.error(e),
+  })
   await host.start()
   const t0 = performance.now()
   const pending: Promise<unknown>[] = []
@@ -98,6 +112,8 @@ baseline(events.slice(0, 20_000)) // warm-up
 const base = baseline(events)
 const rt = await runtime(events)
 const fmt = (n: number): string => `${Math.round(n).toLocaleString('en-US')} events/s`
-console.log(`ingest path, ${EVENTS.toLocaleString('en-US')} click events over ${PAGES} pages, batches of ${BATCH}, ${availableParallelism()} cores`)
+console.log(
+  `ingest path, ${EVENTS.toLocaleString('en-US')} click events over ${PAGES} pages, batches of ${BATCH}, ${availableParallelism()} cores`,
+)
 console.log(`  baseline  plain in-thread apply loop        ${fmt(base)}`)
 console.log(`  result    transport → worker pool → actors   ${fmt(rt)}   ratio ${(rt / base).toFixed(2)}×`)

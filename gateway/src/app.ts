@@ -1,0 +1,87 @@
+import type { HeatmapQueries } from '@hm/actors'
+import type { RuntimeHost, Transport } from '@hm/runtime'
+import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify'
+import type pg from 'pg'
+import { type ErrorBody, GatewayError } from './errors.ts'
+import ingest from './plugins/ingest.ts'
+import query from './plugins/query.ts'
+import type { Cache } from './stores/cache.ts'
+
+export interface AppOptions {
+  transport: Transport
+  runtime: RuntimeHost
+  queries: HeatmapQueries
+  pool: pg.Pool
+  cache: Cache
+  shardCount: number
+  logLevel: string
+  /** Registers more plugins (the demo site, the console) inside the same app. */
+  extend?: (app: FastifyInstance) => Promise<void>
+}
+
+const INGEST_BODY_LIMIT = 512 * 1024
+
+function toErrorBody(
+  err: FastifyError | GatewayError,
+  url: string,
+): { status: number; body: ErrorBody; retryAfter?: number } {
+  if (err instanceof GatewayError) {
+    return {
+      status: err.statusCode,
+      body: { error: { code: err.code, message: err.message } },
+      ...(err.retryAfterS !== undefined ? { retryAfter: err.retryAfterS } : {}),
+    }
+  }
+  const ingestRoute = url.startsWith('/v1/events')
+  if (err.validation !== undefined) {
+    const code = ingestRoute ? 'HM_ERR_INGEST_BAD_BATCH' : 'HM_ERR_QUERY_BAD_PARAM'
+    return toErrorBody(new GatewayError(code, err.message), url)
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return toErrorBody(new GatewayError('HM_ERR_INGEST_TOO_LARGE', `limit ${INGEST_BODY_LIMIT} bytes`), url)
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return toErrorBody(new GatewayError('HM_ERR_INGEST_UNSUPPORTED_TYPE'), url)
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return toErrorBody(new GatewayError('HM_ERR_INGEST_BAD_JSON', err.message), url)
+  }
+  if (err instanceof SyntaxError)
+    return toErrorBody(new GatewayError('HM_ERR_INGEST_BAD_JSON', err.message), url)
+  return { status: 500, body: { error: { code: 'HM_ERR_INTERNAL', message: 'internal error' } } }
+}
+
+/** The gateway: one Fastify app, each feature an encapsulated plugin; errors in one documented format. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: options.logLevel },
+    bodyLimit: INGEST_BODY_LIMIT,
+    // Ingestion is the hot path: a log line per request would cost more than the request.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+  })
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const { status, body, retryAfter } = toErrorBody(err, req.url)
+    if (status >= 500) req.log.error({ err }, 'request failed')
+    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter))
+    return reply.code(status).send(body)
+  })
+  app.setNotFoundHandler((req, reply) => {
+    const body: ErrorBody = {
+      error: { code: 'HM_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}` },
+    }
+    return reply.code(404).send(body)
+  })
+
+  app.get('/v1/health', async () => ({ status: 'ok', runtime: options.runtime.stats() }))
+  await app.register(ingest, {
+    transport: options.transport,
+    pool: options.pool,
+    cache: options.cache,
+    shardCount: options.shardCount,
+  })
+  await app.register(query, { queries: options.queries, pool: options.pool, cache: options.cache })
+  if (options.extend !== undefined) await options.extend(app)
+  return app
+}

@@ -1,0 +1,156 @@
+import { availableParallelism } from 'node:os'
+import { resolve } from 'node:path'
+import { type Static, type TSchema, Type } from '@sinclair/typebox'
+
+const Int = (min: number, max: number, def: number | undefined, description: string) =>
+  Type.Integer({ minimum: min, maximum: max, default: def, description })
+const Bool = (def: boolean, description: string) => Type.Boolean({ default: def, description })
+const Url = (protocols: string[], description: string) =>
+  Type.Optional(Type.String({ format: 'url', protocols, description }))
+
+/**
+ * Every environment variable the platform reads. No variable set means the embedded defaults: one
+ * process, ClickHouse on chDB, PostgreSQL on PGlite, the in-process transport, an in-memory cache.
+ */
+export const ConfigSchema = Type.Object({
+  HM_HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Address the gateway listens on' }),
+  HM_PORT: Int(0, 65535, 8080, 'Port of the gateway (console, APIs, demo site); 0 picks a free one'),
+  HM_PUBLIC_URL: Url(
+    ['http', 'https'],
+    'URL users reach the gateway at; defaults to http://localhost:<port>',
+  ),
+  HM_DATA_DIR: Type.String({
+    default: './data',
+    minLength: 1,
+    description: 'Where embedded stores keep data',
+  }),
+  HM_THREADS: Int(1, 256, availableParallelism(), 'Worker threads of the actor runtime (default: cores)'),
+  HM_SHARDS: Int(1, 4096, 64, 'Shard count; fixed for the life of the data (about 10× the node count)'),
+  HM_FLUSH_INTERVAL_MS: Int(50, 60_000, 1000, 'How often actors flush their deltas to ClickHouse'),
+  HM_NATS_URL: Url(['nats', 'tls'], 'NATS JetStream server; unset = in-process transport'),
+  HM_CLICKHOUSE_URL: Url(['http', 'https'], 'ClickHouse server; unset = in-process chDB'),
+  HM_CLICKHOUSE_USER: Type.Optional(Type.String({ description: 'ClickHouse user' })),
+  HM_CLICKHOUSE_PASSWORD: Type.Optional(Type.String({ description: 'ClickHouse password' })),
+  HM_CLICKHOUSE_DATABASE: Type.String({
+    default: 'heatmap',
+    pattern: '^[A-Za-z_][A-Za-z0-9_]*$',
+    description: 'ClickHouse database name',
+  }),
+  HM_DATABASE_URL: Url(['postgres', 'postgresql'], 'PostgreSQL URL; unset = embedded PGlite'),
+  HM_REDIS_URL: Url(['redis', 'rediss'], 'Redis URL; unset = in-memory cache'),
+  HM_DEMO: Bool(true, 'Create the demo organisation, user and website on first start'),
+  HM_DEMO_TRAFFIC: Bool(true, 'Play simulated visitors against the demo site'),
+  HM_DEMO_VISITORS_PER_MINUTE: Int(1, 100_000, 60, 'Rate of simulated visitors'),
+  HM_LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info', description: 'Log level' },
+  ),
+})
+
+export type Config = Readonly<Static<typeof ConfigSchema>> & { readonly HM_DATA_DIR_ABS: string }
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`${variable}: ${detail}`)
+    this.name = 'ConfigError'
+  }
+}
+
+function allowed(schema: TSchema): string {
+  const s = schema as TSchema & Record<string, unknown>
+  if (Array.isArray(s.anyOf))
+    return `one of ${(s.anyOf as Array<{ const: string }>).map((l) => l.const).join(', ')}`
+  switch (s.type) {
+    case 'integer':
+      return `an integer from ${s.minimum} to ${s.maximum}`
+    case 'boolean':
+      return 'true or false'
+    default:
+      if (s.format === 'url') return `a URL (${(s.protocols as string[]).map((p) => `${p}://`).join(' or ')})`
+      if (typeof s.pattern === 'string') return `a string matching ${s.pattern}`
+      return 'a non-empty string'
+  }
+}
+
+function parse(name: string, schema: TSchema, raw: string): unknown {
+  const s = schema as TSchema & Record<string, unknown>
+  const bad = (): never => {
+    throw new ConfigError(name, `${JSON.stringify(raw)} is not allowed; expected ${allowed(schema)}`)
+  }
+  if (Array.isArray(s.anyOf)) {
+    if (!(s.anyOf as Array<{ const: string }>).some((l) => l.const === raw)) bad()
+    return raw
+  }
+  switch (s.type) {
+    case 'integer': {
+      if (!/^-?\d+$/.test(raw.trim())) bad()
+      const n = Number(raw)
+      if (n < (s.minimum as number) || n > (s.maximum as number)) bad()
+      return n
+    }
+    case 'boolean': {
+      const v = raw.trim().toLowerCase()
+      if (['true', '1', 'yes', 'on'].includes(v)) return true
+      if (['false', '0', 'no', 'off'].includes(v)) return false
+      return bad()
+    }
+    default: {
+      if (raw.length === 0 && (s.minLength as number | undefined) !== undefined) bad()
+      if (typeof s.pattern === 'string' && !new RegExp(s.pattern).test(raw)) bad()
+      if (s.format === 'url') {
+        let u: URL
+        try {
+          u = new URL(raw)
+        } catch {
+          return bad()
+        }
+        if (!(s.protocols as string[]).includes(u.protocol.slice(0, -1))) bad()
+      }
+      return raw
+    }
+  }
+}
+
+/**
+ * Reads the configuration once, validates every variable against the schema, applies defaults and
+ * freezes the result. A bad value throws a ConfigError naming the variable and what is allowed.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const out: Record<string, unknown> = {}
+  for (const [name, schema] of Object.entries(ConfigSchema.properties)) {
+    const raw = env[name]
+    if (raw === undefined || raw === '') {
+      const def = (schema as { default?: unknown }).default
+      if (def !== undefined) out[name] = def
+      continue
+    }
+    out[name] = parse(name, schema as TSchema, raw)
+  }
+  const unknown = Object.keys(env).filter((k) => k.startsWith('HM_') && !(k in ConfigSchema.properties))
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      unknown[0]!,
+      `unknown variable; known ones are ${Object.keys(ConfigSchema.properties).join(', ')}`,
+    )
+  }
+  out.HM_DATA_DIR_ABS = resolve(out.HM_DATA_DIR as string)
+  return Object.freeze(out) as Config
+}
+
+/** The variables with their defaults and descriptions, for the README table and deploy checks. */
+export function describeConfig(): Array<{
+  name: string
+  default: unknown
+  allowed: string
+  description: string
+}> {
+  return Object.entries(ConfigSchema.properties).map(([name, schema]) => ({
+    name,
+    default: (schema as { default?: unknown }).default,
+    allowed: allowed(schema as TSchema),
+    description: (schema as { description?: string }).description ?? '',
+  }))
+}

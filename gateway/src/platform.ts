@@ -1,0 +1,141 @@
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import {
+  actorsWorkerFile,
+  ClickHouseSink,
+  HeatmapQueries,
+  migrateClickHouse,
+  openClickHouse,
+} from '@hm/actors'
+import { InProcessTransport, RuntimeHost } from '@hm/runtime'
+import type { FastifyInstance } from 'fastify'
+import { type DemoCredentials, ensureDemo } from './accounts/demo.ts'
+import { buildApp } from './app.ts'
+import { type Config, ConfigError } from './config.ts'
+import { startTraffic } from './demo/traffic.ts'
+import demoSite from './plugins/demo-site.ts'
+import { openCache } from './stores/cache.ts'
+import { migratePostgres } from './stores/pg-migrations.ts'
+import { openPostgres } from './stores/postgres.ts'
+
+export interface Platform {
+  url: string
+  app: FastifyInstance
+  runtime: RuntimeHost
+  demo: DemoCredentials | undefined
+  /** What each store runs on, for the start-up banner. */
+  stores: Record<'analytics' | 'app' | 'cache' | 'messaging', string>
+  /** Stops accepting, drains and flushes, closes every store. Safe to call twice. */
+  stop(): Promise<void>
+}
+
+/** Starts the whole product in this process: stores, actor runtime, gateway, demo site and traffic. */
+export async function startPlatform(config: Config): Promise<Platform> {
+  if (config.HM_NATS_URL !== undefined) {
+    // TODO(cluster issue): the JetStream transport; until it lands a set NATS URL must not be ignored.
+    throw new ConfigError(
+      'HM_NATS_URL',
+      'the NATS JetStream transport is not available in this release; unset it',
+    )
+  }
+  const dataDir = config.HM_DATA_DIR_ABS
+  await mkdir(dataDir, { recursive: true })
+  const closers: Array<() => Promise<unknown>> = []
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.splice(0).reverse()) {
+      try {
+        await close()
+      } catch (e) {
+        console.error('[platform] close failed:', e)
+      }
+    }
+  }
+  try {
+    const clickhouse = openClickHouse({
+      url: config.HM_CLICKHOUSE_URL,
+      username: config.HM_CLICKHOUSE_USER,
+      password: config.HM_CLICKHOUSE_PASSWORD,
+      dataDir,
+    })
+    closers.push(() => clickhouse.close())
+    const db = config.HM_CLICKHOUSE_DATABASE
+    await migrateClickHouse(clickhouse, db)
+
+    const postgres = await openPostgres({ url: config.HM_DATABASE_URL, dataDir })
+    closers.push(() => postgres.close())
+    await migratePostgres(postgres.pool)
+
+    const cache = openCache(config.HM_REDIS_URL)
+    closers.push(() => cache.close())
+
+    const transport = await InProcessTransport.open({ dir: join(dataDir, 'queue') })
+    closers.push(() => transport.close())
+
+    const demo = config.HM_DEMO ? await ensureDemo(postgres.pool, dataDir) : undefined
+    let app: FastifyInstance | undefined
+    const runtime = new RuntimeHost({
+      transport,
+      sink: new ClickHouseSink(clickhouse, db),
+      workerFile: actorsWorkerFile,
+      shardCount: config.HM_SHARDS,
+      threads: config.HM_THREADS,
+      flushIntervalMs: config.HM_FLUSH_INTERVAL_MS,
+      onError: (err, where) => app?.log.error({ err }, `runtime: ${where}`),
+      onDeadLetter: (letter) => app?.log.warn({ letter }, 'runtime: dead letter'),
+    })
+    app = await buildApp({
+      transport,
+      runtime,
+      queries: new HeatmapQueries(clickhouse, db),
+      pool: postgres.pool,
+      cache,
+      shardCount: config.HM_SHARDS,
+      logLevel: config.HM_LOG_LEVEL,
+      extend: async (a) => {
+        if (demo !== undefined) await a.register(demoSite, { siteKey: demo.siteKey })
+      },
+    })
+    await runtime.start()
+    closers.push(() => runtime.stop())
+    const started = app
+    closers.push(() => started.close())
+    await app.listen({ host: config.HM_HOST, port: config.HM_PORT })
+    const address = app.server.address()
+    const port = typeof address === 'object' && address !== null ? address.port : config.HM_PORT
+    const url =
+      config.HM_PUBLIC_URL ?? `http://${config.HM_HOST === '0.0.0.0' ? 'localhost' : config.HM_HOST}:${port}`
+
+    if (demo !== undefined && config.HM_DEMO_TRAFFIC) {
+      const traffic = startTraffic({
+        baseUrl: url,
+        siteKey: demo.siteKey,
+        visitorsPerMinute: config.HM_DEMO_VISITORS_PER_MINUTE,
+        onError: (err) => started.log.warn({ err }, 'demo traffic'),
+      })
+      closers.push(() => traffic.stop())
+    }
+    let stopping: Promise<void> | undefined
+    return {
+      url,
+      app,
+      runtime,
+      demo,
+      stores: {
+        analytics:
+          config.HM_CLICKHOUSE_URL === undefined
+            ? `chDB in ${join(dataDir, 'clickhouse')}`
+            : new URL(config.HM_CLICKHOUSE_URL).host,
+        app: postgres.describe,
+        cache: config.HM_REDIS_URL === undefined ? 'in-memory' : new URL(config.HM_REDIS_URL).host,
+        messaging: `in-process, log in ${join(dataDir, 'queue')}`,
+      },
+      stop: () => {
+        stopping ??= closeAll()
+        return stopping
+      },
+    }
+  } catch (e) {
+    await closeAll()
+    throw e
+  }
+}

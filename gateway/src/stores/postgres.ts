@@ -1,0 +1,46 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
+import pg from 'pg'
+
+export interface Postgres {
+  pool: pg.Pool
+  /** "embedded PGlite" or the server's host. */
+  describe: string
+  close(): Promise<void>
+}
+
+/**
+ * The app database through `pg`: a PostgreSQL server when `url` is given, otherwise PGlite (real
+ * PostgreSQL compiled to WASM) keeping its files under `dataDir`, served on a private Unix socket so the
+ * code above talks to it exactly as to a server.
+ */
+export async function openPostgres(options: {
+  url?: string | undefined
+  dataDir: string
+}): Promise<Postgres> {
+  if (options.url !== undefined) {
+    const pool = new pg.Pool({ connectionString: options.url, max: 10 })
+    await pool.query('SELECT 1')
+    return { pool, describe: new URL(options.url).host, close: () => pool.end() }
+  }
+  const db = await PGlite.create(join(options.dataDir, 'postgres'))
+  // Unix socket paths are limited to ~100 bytes, so the socket lives in a short private temp dir.
+  const socketDir = await mkdtemp(join(tmpdir(), 'hm-pg-'))
+  const server = new PGLiteSocketServer({ db, path: join(socketDir, '.s.PGSQL.5432'), maxConnections: 16 })
+  await server.start()
+  // PGlite runs one query at a time; more pool connections would only queue inside it.
+  const pool = new pg.Pool({ host: socketDir, port: 5432, user: 'postgres', database: 'postgres', max: 4 })
+  return {
+    pool,
+    describe: 'embedded PGlite',
+    close: async () => {
+      await pool.end()
+      await server.stop()
+      await db.close()
+      await rm(socketDir, { recursive: true, force: true })
+    },
+  }
+}
