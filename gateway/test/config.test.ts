@@ -43,3 +43,10 @@ describe('configuration', () => {
     for (const v of describeConfig()) assert.ok(v.description.length > 5, v.name)
   })
 })
+
+test('the README documents every variable', async () => {
+  const { readFile } = await import('node:fs/promises')
+  const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8')
+  for (const v of describeConfig())
+    assert.ok(readme.includes(`\`${v.name}\``), `${v.name} is not in the README`)
+})
