@@ -7,12 +7,12 @@
  */
 import { availableParallelism } from 'node:os'
 import {
+  type AcceptedEvent,
   actorsWorkerFile,
   type PageEvent,
   pageActor,
   pageActorKey,
-  routeSiteEvents,
-  type SiteEvent,
+  routeBatch,
 } from '@hm/actors'
 import { actorKey, type FlushBatch, InProcessTransport, RuntimeHost } from '@hm/runtime'
 
@@ -21,8 +21,8 @@ const PAGES = 1000
 const BATCH = 50
 const SHARDS = 64
 
-function makeEvents(): SiteEvent[] {
-  const out: SiteEvent[] = []
+function makeEvents(): AcceptedEvent[] {
+  const out: AcceptedEvent[] = []
   let seed = 42
   const rnd = (): number => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff
@@ -30,29 +30,32 @@ function makeEvents(): SiteEvent[] {
   }
   const now = Date.now()
   for (let i = 0; i < EVENTS; i++) {
+    const page = `/p/${Math.floor(rnd() * rnd() * PAGES)}`
     out.push({
-      page: `/p/${Math.floor(rnd() * rnd() * PAGES)}`,
+      page,
+      url: `https://bench.example${page}`,
       type: 'click',
       ts: now,
       x: Math.floor(rnd() * 1280),
       y: Math.floor(rnd() * 4000),
-      dw: 1280,
       vw: 1280,
-      depth: 0,
+      vh: 800,
+      dw: 1280,
+      dh: 4000,
     })
   }
   return out
 }
 
-function baseline(events: SiteEvent[]): number {
+function baseline(events: AcceptedEvent[]): number {
   const t0 = performance.now()
   const actors = new Map<string, ReturnType<typeof pageActor.initial>>()
   const ctx = { type: 'page', key: actorKey('x'), now: Date.now }
   for (let i = 0; i < events.length; i += BATCH) {
     const byPage = new Map<string, PageEvent[]>()
-    for (const { page, ...e } of events.slice(i, i + BATCH)) {
+    for (const { page, url: _url, ...e } of events.slice(i, i + BATCH)) {
       const l = byPage.get(page) ?? []
-      l.push(e)
+      l.push(e as PageEvent)
       byPage.set(page, l)
     }
     for (const [page, list] of byPage) {
@@ -72,7 +75,7 @@ function baseline(events: SiteEvent[]): number {
   return (events.length / ms) * 1000
 }
 
-async function runtime(events: SiteEvent[]): Promise<number> {
+async function runtime(events: AcceptedEvent[]): Promise<number> {
   const transport = await InProcessTransport.open({ maxPendingBytes: 2 ** 31 })
   let rows = 0
   const sink = {
@@ -93,7 +96,11 @@ async function runtime(events: SiteEvent[]): Promise<number> {
   const t0 = performance.now()
   const pending: Promise<unknown>[] = []
   for (let i = 0; i < events.length; i += BATCH) {
-    for (const p of routeSiteEvents('site', events.slice(i, i + BATCH), SHARDS)) {
+    for (const p of routeBatch(
+      { siteId: 'site', visitorId: 'v', sessionId: 's' },
+      events.slice(i, i + BATCH),
+      SHARDS,
+    )) {
       pending.push(transport.publish(p.shard, p.data, `b${i}:${p.shard}`))
     }
   }

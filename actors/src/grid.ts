@@ -10,7 +10,7 @@ export const MAX_Y_CELL = Math.floor(1_000_000 / Y_BAND_PX)
 export const viewportClasses = ['mobile', 'tablet', 'desktop'] as const
 export type ViewportClass = (typeof viewportClasses)[number]
 
-export const heatmapTypes = ['click', 'move', 'scroll', 'pageview'] as const
+export const heatmapTypes = ['click', 'move', 'scroll', 'attention', 'rage', 'dead', 'pageview'] as const
 export type HeatmapType = (typeof heatmapTypes)[number]
 
 export function viewportClass(viewportWidth: number): ViewportClass {

@@ -24,7 +24,7 @@ export {
   pageActorKey,
 } from './page-actor.ts'
 export { normalizePage } from './page-url.ts'
-export { routeSiteEvents, type ShardPayload, type SiteEvent } from './routing.ts'
+export { type AcceptedEvent, type BatchContext, routeBatch, type ShardPayload } from './routing.ts'
 export * from './wire.ts'
 
 /** The module the runtime host loads in each worker thread. */

@@ -1,20 +1,11 @@
 import { type ActorKey, defineActor } from '@hm/runtime'
 import { cellX, cellY, type HeatmapType, hourOf, type ViewportClass, viewportClass } from './grid.ts'
+import type { WireEvent } from './wire.ts'
 
-/** An event as the page actor gets it: already validated, masked and attributed by the gateway. */
-export interface PageEvent {
-  type: HeatmapType
-  ts: number
-  /** Document coordinates (click, move). */
-  x: number
-  y: number
-  /** Document width, to make x relative. */
-  dw: number
-  /** Viewport width, for the viewport class. */
-  vw: number
-  /** Scroll: deepest document y reached by the viewport bottom. */
-  depth: number
-}
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+/** A wire event as the page actor gets it: validated and privacy-filtered by the gateway, URL dropped. */
+export type PageEvent = DistributiveOmit<WireEvent, 'url'>
 
 export interface PageMessage {
   events: PageEvent[]
@@ -42,8 +33,8 @@ function splitKey(key: ActorKey): { siteId: string; page: string } {
   return { siteId: key.slice(0, i), page: key.slice(i + 1) }
 }
 
-function bump(pending: Map<string, number>, k: string): void {
-  pending.set(k, (pending.get(k) ?? 0) + 1)
+function bump(pending: Map<string, number>, k: string, by = 1): void {
+  pending.set(k, (pending.get(k) ?? 0) + by)
 }
 
 /**
@@ -61,10 +52,17 @@ export const pageActor = defineActor<PageState, PageMessage, CellRow>({
       switch (e.type) {
         case 'click':
         case 'move':
+        case 'rage':
+        case 'dead':
           bump(s.pending, `${head}${cellX(e.x, e.dw)}|${cellY(e.y)}`)
           break
         case 'scroll':
-          bump(s.pending, `${head}0|${cellY(e.depth)}`)
+          bump(s.pending, `${head}0|${cellY(Math.min(e.depth, e.dh))}`)
+          break
+        case 'attention':
+          // The count of an attention cell is visible milliseconds.
+          for (let i = 0; i < e.ms.length; i++)
+            if (e.ms[i]! > 0) bump(s.pending, `${head}0|${e.band0 + i}`, e.ms[i])
           break
         case 'pageview':
           bump(s.pending, `${head}0|0`)

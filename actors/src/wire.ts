@@ -64,7 +64,57 @@ export const ScrollEvent = Type.Object(
   { additionalProperties: false },
 )
 
-export const WireEvent = Type.Union([PageviewEvent, ClickEvent, MoveEvent, ScrollEvent])
+/** A burst of clicks in one place (the SDK's rule: 3 or more within 1 s and 30 px). */
+export const RageEvent = Type.Object(
+  {
+    type: Type.Literal('rage'),
+    ...Common,
+    x: Px,
+    y: Px,
+    selector: Type.Optional(Type.String({ maxLength: 512 })),
+    /** Clicks in the burst. */
+    count: Int(3, 1000),
+  },
+  { additionalProperties: false },
+)
+
+/** A click that changed nothing: no navigation and no DOM change within about a second. */
+export const DeadEvent = Type.Object(
+  {
+    type: Type.Literal('dead'),
+    ...Common,
+    x: Px,
+    y: Px,
+    selector: Type.Optional(Type.String({ maxLength: 512 })),
+  },
+  { additionalProperties: false },
+)
+
+/** Height of an attention band on the wire, in document pixels (the same as the grid's rows). */
+export const ATTENTION_BAND_PX = 16
+
+/** Visible time per band of the document since the last attention event of this page view. */
+export const AttentionEvent = Type.Object(
+  {
+    type: Type.Literal('attention'),
+    ...Common,
+    /** Index of the first band (`y / ATTENTION_BAND_PX`). */
+    band0: Int(0, 1_000_000 / ATTENTION_BAND_PX),
+    /** Visible milliseconds of band `band0 + i`. */
+    ms: Type.Array(Int(0, 3_600_000), { minItems: 1, maxItems: 4096 }),
+  },
+  { additionalProperties: false },
+)
+
+export const WireEvent = Type.Union([
+  PageviewEvent,
+  ClickEvent,
+  MoveEvent,
+  ScrollEvent,
+  RageEvent,
+  DeadEvent,
+  AttentionEvent,
+])
 
 export const IngestBatch = Type.Object(
   {
@@ -83,5 +133,8 @@ export type PageviewEvent = Static<typeof PageviewEvent>
 export type ClickEvent = Static<typeof ClickEvent>
 export type MoveEvent = Static<typeof MoveEvent>
 export type ScrollEvent = Static<typeof ScrollEvent>
+export type RageEvent = Static<typeof RageEvent>
+export type DeadEvent = Static<typeof DeadEvent>
+export type AttentionEvent = Static<typeof AttentionEvent>
 export type WireEvent = Static<typeof WireEvent>
 export type IngestBatch = Static<typeof IngestBatch>

@@ -1,13 +1,16 @@
 import {
+  type AcceptedEvent,
+  AttentionEvent,
   ClickEvent,
+  DeadEvent,
   type IngestBatch,
   IngestBatch as IngestBatchSchema,
   MoveEvent,
   normalizePage,
   PageviewEvent,
-  routeSiteEvents,
+  RageEvent,
+  routeBatch,
   ScrollEvent,
-  type SiteEvent,
 } from '@hm/actors'
 import { RuntimeError, type Transport } from '@hm/runtime'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
@@ -32,6 +35,9 @@ const checkEvent = {
   click: TypeCompiler.Compile(ClickEvent),
   move: TypeCompiler.Compile(MoveEvent),
   scroll: TypeCompiler.Compile(ScrollEvent),
+  rage: TypeCompiler.Compile(RageEvent),
+  dead: TypeCompiler.Compile(DeadEvent),
+  attention: TypeCompiler.Compile(AttentionEvent),
 }
 const dotted = (path: string): string => path.replace(/^\//, '').replaceAll('/', '.')
 
@@ -68,16 +74,11 @@ function parseBody(body: unknown): IngestBatch {
   return value
 }
 
-function toSiteEvents(batch: IngestBatch, now: number): SiteEvent[] {
+function accept(batch: IngestBatch, now: number): AcceptedEvent[] {
   return batch.events.map((e) => ({
-    type: e.type,
+    ...e,
     ts: e.ts > now + MAX_CLOCK_AHEAD_MS ? now : e.ts,
     page: normalizePage(e.url),
-    x: 'x' in e ? e.x : 0,
-    y: 'y' in e ? e.y : 0,
-    dw: e.dw,
-    vw: e.vw,
-    depth: e.type === 'scroll' ? Math.min(e.depth, e.dh) : 0,
   }))
 }
 
@@ -98,7 +99,8 @@ const ingest: FastifyPluginAsync<IngestOptions> = async (app, opts) => {
     if (origin !== undefined && site.allowedOrigins.length > 0 && !site.allowedOrigins.includes(origin)) {
       throw new GatewayError('HM_ERR_INGEST_ORIGIN_DENIED', origin)
     }
-    const parts = routeSiteEvents(site.id, toSiteEvents(batch, now()), opts.shardCount)
+    const ctx = { siteId: site.id, visitorId: batch.visitorId, sessionId: batch.sessionId }
+    const parts = routeBatch(ctx, accept(batch, now()), opts.shardCount)
     let duplicates = 0
     try {
       const acks = await Promise.all(
