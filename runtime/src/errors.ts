@@ -10,6 +10,8 @@ export const runtimeErrors = {
   // Hosting
   RT_ERR_HOST_STOPPED: 'the runtime host is stopped',
   RT_ERR_ACTOR_UNKNOWN_TYPE: 'no actor type of this name is registered',
+  RT_ERR_ACTOR_NO_ASK: 'this actor type answers no questions (it has no ask handler)',
+  RT_ERR_ASK_TIMEOUT: 'the actor did not answer in time',
   // Configuration
   RT_ERR_BAD_OPTION: 'a runtime option is out of range',
 } as const

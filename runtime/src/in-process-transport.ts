@@ -154,6 +154,9 @@ export class InProcessTransport implements Transport {
           signal,
         ),
       ack: (seq) => this.ack(shard, seq),
+      rewind: (seq) => {
+        cursor = Math.max(seq, q.ackFloor)
+      },
     }
   }
 

@@ -1,11 +1,12 @@
 export type { ActorContext, ActorLogic, Envelope } from './actor.ts'
 export { defineActor } from './actor.ts'
+export { ClickHouseRuntimeStore } from './clickhouse-store.ts'
 export { type Clock, systemClock } from './clock.ts'
 export { encodeEnvelopes } from './envelopes.ts'
 export { RuntimeError, type RuntimeErrorCode, runtimeErrors } from './errors.ts'
 export type { FlushBatch, FlushSink, RuntimeHostOptions, RuntimeStats } from './host/main.ts'
 export { RuntimeHost } from './host/main.ts'
-export type { DeadLetter } from './host/types.ts'
+export type { ActorInfo, DeadLetter, WorkerStats } from './host/types.ts'
 export { createWorkerHandler } from './host/worker.ts'
 export {
   type ActorKey,
@@ -18,4 +19,13 @@ export {
   streamSeq,
 } from './ids.ts'
 export { InProcessTransport, type InProcessTransportOptions } from './in-process-transport.ts'
+export {
+  type ActorRef,
+  type DeadLetterRecord,
+  MemoryRuntimeStore,
+  type ReminderRecord,
+  type RuntimeChanges,
+  type RuntimeStore,
+  type SnapshotRecord,
+} from './store.ts'
 export type { Delivery, PublishAck, ShardConsumer, Transport } from './transport.ts'

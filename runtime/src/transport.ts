@@ -21,6 +21,11 @@ export interface ShardConsumer {
   pull(max: number, signal?: AbortSignal): Promise<Delivery[]>
   /** Acknowledges every message of this shard up to and including `seq`: they will not come back. */
   ack(seq: StreamSeq): Promise<void>
+  /**
+   * The next pull starts again after `seq` (at or above the acknowledged floor): how a host replays what
+   * it pulled but lost (a handler that threw, a worker that died).
+   */
+  rewind(seq: StreamSeq): void
 }
 
 /**

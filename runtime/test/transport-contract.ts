@@ -87,6 +87,28 @@ export function transportContract(name: string, setup: () => Promise<ContractSub
       await t.close()
     })
 
+    test('a rewind replays what was pulled after the given position, never below the acknowledged floor', async () => {
+      const s = await setup()
+      const t = await s.open()
+      const seqs: number[] = []
+      for (let i = 0; i < 6; i++) seqs.push((await t.publish(shardId(7), bytes(`r${i}`), `r${i}`)).seq)
+      const c = await t.consumer(shardId(7))
+      let got: string[] = []
+      while (got.length < 6) got = got.concat((await c.pull(10)).map((d) => text(d.data)))
+      await c.ack(streamSeq(seqs[1]!))
+      c.rewind(streamSeq(seqs[2]!))
+      assert.deepEqual(
+        (await c.pull(10)).map((d) => text(d.data)),
+        ['r3', 'r4', 'r5'],
+      )
+      c.rewind(streamSeq(0))
+      assert.deepEqual(
+        (await c.pull(10)).map((d) => text(d.data)),
+        ['r2', 'r3', 'r4', 'r5'],
+      )
+      await t.close()
+    })
+
     test('accepted messages survive a reopen; acknowledged ones do not come back', async () => {
       const s = await setup()
       const t = await s.open()

@@ -1,22 +1,57 @@
 /** Messages between the runtime host (main thread) and its workers (`main.ts` ⇄ `worker.ts`). */
 
-export interface DeliverTask {
-  kind: 'deliver'
+import type { MessagePort } from 'node:worker_threads'
+import type { Envelope } from '../actor.ts'
+import type { ActorRef, ReminderRecord, SnapshotRecord } from '../store.ts'
+
+/** What every worker gets at start (Piscina `workerData`). */
+export interface WorkerInit {
+  /** BroadcastChannel on which the host announces watched topics. */
+  channel: string
+  /** Most activations a worker keeps; past it the least recently used are passivated. */
+  maxActors: number
+  /** Activations idle this long are passivated. */
+  idleMs: number
+}
+
+interface ShardTask {
   shard: number
+  /** The shard's durable position: a worker that does not know the shard yet starts from it. */
+  base: number
+}
+
+export interface DeliverTask extends ShardTask {
+  kind: 'deliver'
   seqs: number[]
   /** One msgpackr-encoded `Envelope[]` per stream message, in the order of `seqs`. */
   payloads: Uint8Array[]
+  /** Envelopes already dead-lettered (`seq:index`), skipped when the shard is replayed. */
+  skip: string[]
 }
 
-export interface FlushTask {
+export interface FlushTask extends ShardTask {
   kind: 'flush'
-  shard: number
 }
 
-export type WorkerTask = DeliverTask | FlushTask
+export interface AskTask extends ShardTask {
+  kind: 'ask'
+  type: string
+  key: string
+  request: unknown
+}
+
+/** Drops every activation of the shard and restarts it at `base` (before a replay). */
+export interface ResetTask extends ShardTask {
+  kind: 'reset'
+}
+
+export type WorkerTask = DeliverTask | FlushTask | AskTask | ResetTask
 
 export interface DeadLetter {
+  shard: number
   seq: number
+  /** Index of the envelope inside the stream message; -1 for a timer's turn. */
+  index: number
   type: string
   key: string
   reason: string
@@ -28,16 +63,68 @@ export interface DeliverResult {
   /** Messages at or below the shard's last applied seq: already in this worker's state. */
   replayed: number
   deadLetters: DeadLetter[]
+  /** Set when a handler threw: the shard stopped at this message and must be replayed without it. */
+  poisoned: boolean
 }
 
 export interface FlushResult {
   kind: 'flush'
   shard: number
-  /** Highest seq whose effect is contained in `drained`. */
+  /** Highest seq whose effect is contained in what follows; -1 when the worker has nothing of the shard. */
   upTo: number
   /** msgpackr-encoded `Record<actorType, unknown[]>`. */
   drained: Uint8Array
+  snapshots: SnapshotRecord[]
+  reminders: ReminderRecord[]
+  /** Messages the turns sent to other actors since the last flush. */
+  outbox: Envelope[]
+  deadLetters: DeadLetter[]
   activeActors: number
 }
 
-export type WorkerResult = DeliverResult | FlushResult
+export interface AskResult {
+  kind: 'ask'
+  reply: unknown
+}
+
+export interface ResetResult {
+  kind: 'reset'
+}
+
+export type WorkerResult = DeliverResult | FlushResult | AskResult | ResetResult
+
+/** What a worker may call on the host (comlink, worker → main). */
+export interface HostApi {
+  loadSnapshots(refs: ActorRef[]): Promise<Map<string, Uint8Array>>
+}
+
+export interface ActorInfo {
+  type: string
+  key: string
+  shard: number
+  idleMs: number
+  timers: string[]
+}
+
+export interface WorkerStats {
+  threadId: number
+  activeActors: number
+  shards: number
+  byType: Record<string, number>
+  activations: number
+  passivations: number
+  heapUsed: number
+}
+
+/** The control plane (comlink, main → worker). */
+export interface ControlApi {
+  listActors(limit: number): ActorInfo[]
+  inspect(type: string, key: string): { state: unknown } | undefined
+  passivate(type: string, key: string): Promise<boolean>
+  stats(): WorkerStats
+}
+
+/** Posted by a worker to the host (Piscina's `message` event). */
+export type WorkerEvent =
+  | { kind: 'hm-rt-hello'; threadId: number; control: MessagePort; host: MessagePort }
+  | { kind: 'hm-rt-publish'; topic: string; payload: unknown }

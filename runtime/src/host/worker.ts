@@ -1,91 +1,262 @@
-import { Packr } from 'msgpackr'
-import type { ActorContext, ActorLogic } from '../actor.ts'
+import { BroadcastChannel, isMainThread, MessageChannel, parentPort, threadId } from 'node:worker_threads'
+import * as Comlink from 'comlink'
+import { workerData } from 'piscina'
+import type { ActorLogic } from '../actor.ts'
+import { asEndpoint } from '../comlink-endpoint.ts'
 import { decodeEnvelopes } from '../envelopes.ts'
 import { RuntimeError } from '../errors.ts'
-import { type ActorKey, actorKey } from '../ids.ts'
-import type { DeadLetter, DeliverTask, FlushTask, WorkerResult, WorkerTask } from './types.ts'
+import { type ActorRef, refId } from '../store.ts'
+import {
+  type Activation,
+  activate,
+  dispose,
+  drainInto,
+  newShard,
+  packr,
+  passivate,
+  reasonOf,
+  type ShardState,
+  serial,
+  snapshotOf,
+  turn,
+  type WorkerEnv,
+} from './activations.ts'
+import type {
+  AskTask,
+  ControlApi,
+  DeadLetter,
+  DeliverTask,
+  FlushTask,
+  HostApi,
+  ResetTask,
+  WorkerEvent,
+  WorkerInit,
+  WorkerResult,
+  WorkerTask,
+} from './types.ts'
 
-interface Activation {
-  logic: ActorLogic
-  state: unknown
-  ctx: ActorContext
-}
-
-interface ShardState {
-  lastSeq: number
-  actors: Map<string, Activation>
-}
-
-const packr = new Packr({ useRecords: false })
+// Worker-thread state; set up by createWorkerHandler, which only a worker file calls.
+let init: WorkerInit
 const shards = new Map<number, ShardState>()
+const env: WorkerEnv = {
+  watched: new Set(),
+  publish: (topic, payload) => {
+    const event: WorkerEvent = { kind: 'hm-rt-publish', topic, payload }
+    parentPort?.postMessage(event)
+  },
+  now: Date.now,
+  counters: { activations: 0, passivations: 0 },
+  lru: new Map(),
+}
+let types = new Map<string, ActorLogic>()
+let host: Comlink.Remote<HostApi>
 
-function shardState(shard: number): ShardState {
+function shardState(shard: number, base: number): ShardState {
   let s = shards.get(shard)
   if (s === undefined) {
-    s = { lastSeq: 0, actors: new Map() }
+    s = newShard(shard, base)
     shards.set(shard, s)
   }
   return s
 }
 
-function activate(s: ShardState, types: Map<string, ActorLogic>, type: string, key: string): Activation {
-  const id = `${type}\u0000${key}`
-  let a = s.actors.get(id)
-  if (a === undefined) {
-    const logic = types.get(type)
-    if (logic === undefined) throw new RuntimeError('RT_ERR_ACTOR_UNKNOWN_TYPE', type)
-    const ctx: ActorContext = { type, key: actorKey(key) as ActorKey, now: Date.now }
-    a = { logic, state: logic.initial(ctx.key, ctx), ctx }
-    s.actors.set(id, a)
-  }
-  return a
+function logicOf(type: string): ActorLogic {
+  const logic = types.get(type)
+  if (logic === undefined) throw new RuntimeError('RT_ERR_ACTOR_UNKNOWN_TYPE', type)
+  return logic
 }
 
-function deliver(task: DeliverTask, types: Map<string, ActorLogic>): WorkerResult {
-  const s = shardState(task.shard)
-  const deadLetters: DeadLetter[] = []
-  let applied = 0
-  let replayed = 0
-  for (let i = 0; i < task.seqs.length; i++) {
-    const seq = task.seqs[i]!
-    if (seq <= s.lastSeq) {
-      replayed++
-      continue
+/** Snapshots of the actors these envelopes would activate, for types with durable state: one round trip. */
+async function loadFor(s: ShardState, refs: ActorRef[]): Promise<Map<string, Uint8Array>> {
+  const missing = refs.filter(
+    (r) => !s.actors.has(refId(r.type, r.key)) && types.get(r.type)?.restore !== undefined,
+  )
+  if (missing.length === 0) return new Map()
+  return host.loadSnapshots(missing)
+}
+
+function enforceCap(): void {
+  while (env.lru.size > init.maxActors) {
+    const oldest = env.lru.values().next().value as Activation
+    passivate(env, oldest)
+  }
+}
+
+async function deliver(task: DeliverTask): Promise<WorkerResult> {
+  const s = shardState(task.shard, task.base)
+  return serial(s, async () => {
+    const decoded = task.payloads.map((p, i) => (task.seqs[i]! > s.lastSeq ? decodeEnvelopes(p) : []))
+    const refs: ActorRef[] = []
+    for (const envs of decoded) for (const [type, key] of envs) refs.push({ type, key })
+    const snapshots = await loadFor(s, refs)
+    const skip = new Set(task.skip)
+    const deadLetters: DeadLetter[] = []
+    let applied = 0
+    let replayed = 0
+    let poisoned = false
+    outer: for (let m = 0; m < task.seqs.length; m++) {
+      const seq = task.seqs[m]!
+      if (seq <= s.lastSeq) {
+        replayed++
+        continue
+      }
+      const envs = decoded[m]!
+      for (let i = 0; i < envs.length; i++) {
+        if (skip.has(`${seq}:${i}`)) continue
+        const [type, key, message] = envs[i]!
+        try {
+          const a = activate(env, s, logicOf(type), type, key, snapshots.get(refId(type, key)))
+          turn(env, a, message)
+          applied++
+        } catch (e) {
+          // The shard stops here; the host resets it and replays from its durable position without this
+          // envelope, so no other message's effect is lost or applied twice.
+          deadLetters.push({ shard: s.shard, seq, index: i, type, key, reason: reasonOf(e) })
+          poisoned = true
+          break outer
+        }
+      }
+      s.lastSeq = seq
     }
-    const envelopes = decodeEnvelopes(task.payloads[i]!)
-    for (const [type, key, message] of envelopes) {
-      try {
-        const a = activate(s, types, type, key)
-        a.state = a.logic.receive(a.state, message, a.ctx)
-        applied++
-      } catch (e) {
-        // The turn is lost, not the worker: the message becomes a dead letter the host records.
-        deadLetters.push({ seq, type, key, reason: e instanceof Error ? e.message : String(e) })
+    enforceCap()
+    return { kind: 'deliver', applied, replayed, deadLetters, poisoned }
+  })
+}
+
+async function flush(task: FlushTask): Promise<WorkerResult> {
+  const s = shards.get(task.shard)
+  if (s === undefined) {
+    return {
+      kind: 'flush',
+      shard: task.shard,
+      upTo: -1,
+      drained: packr.pack({}),
+      snapshots: [],
+      reminders: [],
+      outbox: [],
+      deadLetters: [],
+      activeActors: 0,
+    }
+  }
+  return serial(s, () => {
+    const drained = s.drained
+    s.drained = {}
+    for (const a of s.actors.values()) drainInto(drained, a)
+    for (const id of s.dirty) {
+      const a = s.actors.get(id)
+      const snap = a && snapshotOf(a)
+      if (snap !== undefined) s.snapshots.push(snap)
+    }
+    s.dirty.clear()
+    return {
+      kind: 'flush',
+      shard: s.shard,
+      upTo: s.lastSeq,
+      drained: packr.pack(drained),
+      snapshots: s.snapshots.splice(0),
+      reminders: s.reminders.splice(0),
+      outbox: s.outbox.splice(0),
+      deadLetters: s.deadLetters.splice(0),
+      activeActors: s.actors.size,
+    }
+  })
+}
+
+async function ask(task: AskTask): Promise<WorkerResult> {
+  const s = shardState(task.shard, task.base)
+  return serial(s, async () => {
+    const logic = logicOf(task.type)
+    if (logic.ask === undefined) throw new RuntimeError('RT_ERR_ACTOR_NO_ASK', task.type)
+    const snapshots = await loadFor(s, [{ type: task.type, key: task.key }])
+    const a = activate(env, s, logic, task.type, task.key, snapshots.get(refId(task.type, task.key)))
+    a.lastUsed = env.now()
+    return { kind: 'ask', reply: logic.ask(a.state, task.request, a.ctx) }
+  })
+}
+
+async function reset(task: ResetTask): Promise<WorkerResult> {
+  const s = shardState(task.shard, task.base)
+  return serial(s, () => {
+    for (const a of [...s.actors.values()]) dispose(env, a)
+    shards.set(task.shard, newShard(task.shard, task.base))
+    return { kind: 'reset' }
+  })
+}
+
+function passivateIdle(): void {
+  const horizon = env.now() - init.idleMs
+  for (const a of [...env.lru.values()]) {
+    if (a.lastUsed > horizon) break
+    void serial(a.shard, () => passivate(env, a))
+  }
+}
+
+const controlApi: ControlApi = {
+  listActors: (limit) =>
+    [...env.lru.values()].slice(-limit).map((a) => ({
+      type: a.ctx.type,
+      key: a.ctx.key,
+      shard: a.shard.shard,
+      idleMs: env.now() - a.lastUsed,
+      timers: [...a.timers.keys()],
+    })),
+  inspect: (type, key) => {
+    for (const s of shards.values()) {
+      const a = s.actors.get(refId(type, key))
+      if (a !== undefined) return { state: a.logic.snapshot ? a.logic.snapshot(a.state) : a.state }
+    }
+    return undefined
+  },
+  passivate: async (type, key) => {
+    for (const s of shards.values()) {
+      const a = s.actors.get(refId(type, key))
+      if (a !== undefined) {
+        await serial(s, () => passivate(env, a))
+        return true
       }
     }
-    s.lastSeq = seq
-  }
-  return { kind: 'deliver', applied, replayed, deadLetters }
+    return false
+  },
+  stats: () => {
+    const byType: Record<string, number> = {}
+    for (const a of env.lru.values()) byType[a.ctx.type] = (byType[a.ctx.type] ?? 0) + 1
+    return {
+      threadId,
+      activeActors: env.lru.size,
+      shards: shards.size,
+      byType,
+      ...env.counters,
+      heapUsed: process.memoryUsage().heapUsed,
+    }
+  },
 }
 
-function flush(task: FlushTask): WorkerResult {
-  const s = shardState(task.shard)
-  const drained: Record<string, unknown[]> = {}
-  for (const a of s.actors.values()) {
-    if (a.logic.drain === undefined) continue
-    const out = a.logic.drain(a.state, a.ctx)
-    if (out.length === 0) continue
-    const list = drained[a.ctx.type]
-    if (list === undefined) drained[a.ctx.type] = out
-    else for (const d of out) list.push(d)
+/** Connects this worker to its host: watched topics, the control plane, snapshot loads, idle passivation. */
+function setUp(): void {
+  if (isMainThread)
+    throw new RuntimeError('RT_ERR_BAD_OPTION', 'createWorkerHandler runs in a worker thread only')
+  init = workerData as WorkerInit
+  const watchChannel = new BroadcastChannel(init.channel)
+  watchChannel.unref()
+  watchChannel.onmessage = (event) => {
+    const { topics } = (event as unknown as { data: { topics: string[] } }).data
+    env.watched = new Set(topics)
   }
-  return {
-    kind: 'flush',
-    shard: task.shard,
-    upTo: s.lastSeq,
-    drained: packr.pack(drained),
-    activeActors: s.actors.size,
+  // Two comlink channels: the host calls the control plane here; this worker calls the host for snapshots.
+  const control = new MessageChannel()
+  const hostChannel = new MessageChannel()
+  control.port1.unref()
+  hostChannel.port1.unref()
+  host = Comlink.wrap<HostApi>(asEndpoint(hostChannel.port1))
+  Comlink.expose(controlApi, asEndpoint(control.port2))
+  const hello: WorkerEvent = {
+    kind: 'hm-rt-hello',
+    threadId,
+    control: control.port1,
+    host: hostChannel.port2,
   }
+  parentPort?.postMessage(hello, [control.port1, hostChannel.port2])
+  setInterval(passivateIdle, Math.max(50, Math.floor(init.idleMs / 4))).unref()
 }
 
 /**
@@ -97,11 +268,26 @@ function flush(task: FlushTask): WorkerResult {
  * // my-worker.ts
  * export default createWorkerHandler([counter])
  */
-export function createWorkerHandler(actors: readonly ActorLogic[]): (task: WorkerTask) => WorkerResult {
-  const types = new Map<string, ActorLogic>()
+export function createWorkerHandler(
+  actors: readonly ActorLogic[],
+): (task: WorkerTask) => Promise<WorkerResult> {
+  const map = new Map<string, ActorLogic>()
   for (const logic of actors) {
-    if (types.has(logic.type)) throw new RuntimeError('RT_ERR_BAD_OPTION', `actor type ${logic.type} twice`)
-    types.set(logic.type, logic)
+    if (map.has(logic.type)) throw new RuntimeError('RT_ERR_BAD_OPTION', `actor type ${logic.type} twice`)
+    map.set(logic.type, logic)
   }
-  return (task) => (task.kind === 'deliver' ? deliver(task, types) : flush(task))
+  types = map
+  setUp()
+  return (task) => {
+    switch (task.kind) {
+      case 'deliver':
+        return deliver(task)
+      case 'flush':
+        return flush(task)
+      case 'ask':
+        return ask(task)
+      case 'reset':
+        return reset(task)
+    }
+  }
 }

@@ -1,0 +1,58 @@
+import { type ReminderRecord, refId } from '../store.ts'
+
+type Due = ReminderRecord & { at: number }
+
+/** Longest wait setTimeout takes; longer reminders wake up and wait again. */
+const MAX_WAIT = 2 ** 31 - 1
+
+/**
+ * The host's schedule of persisted reminders for its shards. A due reminder is handed to `fire` (which
+ * sends it to the actor through the transport) and its cancellation is kept for the next store write,
+ * so a reminder fires once.
+ */
+export class ReminderSchedule {
+  private readonly entries = new Map<string, NodeJS.Timeout>()
+  private fired: ReminderRecord[] = []
+
+  constructor(
+    private readonly fire: (r: Due) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get size(): number {
+    return this.entries.size
+  }
+
+  set(r: ReminderRecord): void {
+    const id = `${refId(r.type, r.key)}\u0000${r.name}`
+    clearTimeout(this.entries.get(id))
+    this.entries.delete(id)
+    if (r.at === null) return
+    const due = r as Due
+    const arm = (): void => {
+      const wait = due.at - this.now()
+      const timer = setTimeout(
+        () => {
+          if (due.at > this.now()) return arm()
+          this.entries.delete(id)
+          this.fired.push({ ...due, at: null, message: new Uint8Array() })
+          this.fire(due)
+        },
+        Math.min(MAX_WAIT, Math.max(0, wait)),
+      )
+      timer.unref()
+      this.entries.set(id, timer)
+    }
+    arm()
+  }
+
+  /** Cancellations of the reminders fired since the last call, to be stored. */
+  takeFired(): ReminderRecord[] {
+    return this.fired.splice(0)
+  }
+
+  clear(): void {
+    for (const t of this.entries.values()) clearTimeout(t)
+    this.entries.clear()
+  }
+}
