@@ -6,42 +6,15 @@ import { after, describe, test } from 'node:test'
 import {
   type DeadLetter,
   encodeEnvelopes,
-  type FlushBatch,
-  type FlushSink,
   InProcessTransport,
   RuntimeHost,
   type ShardId,
-  type StreamSeq,
   shardOf,
 } from '../src/index.ts'
+import { RecordingSink, waitFor } from './helpers.ts'
 
 const SHARDS = 8
 const workerFile = new URL('./fixtures/counter-worker.ts', import.meta.url)
-
-/** A sink that keeps what it is given, like a store would, so a test can read totals and positions. */
-class RecordingSink implements FlushSink {
-  readonly totals = new Map<string, number>()
-  readonly positionsByShard = new Map<ShardId, StreamSeq>()
-  failNext = 0
-  async positions(): Promise<Map<ShardId, StreamSeq>> {
-    return new Map(this.positionsByShard)
-  }
-  async write(batches: readonly FlushBatch[]): Promise<void> {
-    if (this.failNext > 0) {
-      this.failNext--
-      throw new Error('store unavailable')
-    }
-    for (const b of batches) {
-      for (const row of (b.drained.counter ?? []) as Array<{ key: string; add: number }>) {
-        this.totals.set(row.key, (this.totals.get(row.key) ?? 0) + row.add)
-      }
-      this.positionsByShard.set(
-        b.shard,
-        Math.max(this.positionsByShard.get(b.shard) ?? 0, b.upTo) as StreamSeq,
-      )
-    }
-  }
-}
 
 const dirs: string[] = []
 after(async () => {
@@ -184,11 +157,3 @@ describe('runtime host', () => {
     assert.equal(sink.totals.get('bad'), 5)
   })
 })
-
-async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('condition not reached in time')
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}

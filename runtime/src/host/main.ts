@@ -190,6 +190,9 @@ export class RuntimeHost {
       minThreads: threads,
       maxThreads: threads,
       idleTimeout: Number.POSITIVE_INFINITY,
+      // 'sync' blocks a worker's event loop between tasks, which would starve its timers, the control
+      // plane and snapshot loads; 'async' waits without blocking.
+      atomics: 'async',
       // Every shard of a worker may have a task queued there; the per-shard loop keeps it to a few each.
       concurrentTasksPerWorker: Math.max(4, 4 * Math.ceil(this.options.shards.length / threads)),
       workerData: init,
@@ -204,7 +207,11 @@ export class RuntimeHost {
       const free = this.slots.indexOf(undefined)
       if (free >= 0) this.slots[free] = w.id
     })
-    this.pool.on('workerDestroy', (w: { id: number }) => this.onWorkerLost(w.id))
+    // A destroyed worker's id already reads -1: find the slots whose worker is no longer alive.
+    this.pool.on('workerDestroy', () => {
+      const alive = new Set(this.pool.threads.map((t) => t.threadId).filter((id) => id >= 0))
+      for (const id of this.slots) if (id !== undefined && !alive.has(id)) this.onWorkerLost(id)
+    })
     this.pool.on('message', (event: WorkerEvent) => this.onWorkerEvent(event))
     this.pool.on('error', (e: unknown) => this.options.onError(e, 'worker pool'))
   }
@@ -212,6 +219,14 @@ export class RuntimeHost {
   async start(): Promise<void> {
     if (this.started) return
     this.started = true
+    // Every worker connected (control plane, snapshot loads) before the first message.
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (this.controls.size >= this.options.threads) resolve()
+        else setTimeout(check, 5)
+      }
+      check()
+    })
     const positions = await this.options.sink.positions()
     for (const r of await this.options.store.loadReminders(this.options.shards)) this.reminders.set(r)
     for (const shard of this.options.shards) {

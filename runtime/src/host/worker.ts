@@ -72,7 +72,21 @@ async function loadFor(s: ShardState, refs: ActorRef[]): Promise<Map<string, Uin
     (r) => !s.actors.has(refId(r.type, r.key)) && types.get(r.type)?.restore !== undefined,
   )
   if (missing.length === 0) return new Map()
-  return host.loadSnapshots(missing)
+  const remote = missing.filter((r) => localSnapshot(s, refId(r.type, r.key)) === undefined)
+  return remote.length > 0 ? host.loadSnapshots(remote) : new Map()
+}
+
+/**
+ * A snapshot taken here since the last flush (a passivation) is newer than anything the host has. It is
+ * looked up at activation, not only before a load: the cap may passivate an actor of this shard while
+ * the shard waits for a load.
+ */
+function localSnapshot(s: ShardState, id: string): Uint8Array | undefined {
+  for (let i = s.snapshots.length - 1; i >= 0; i--) {
+    const snap = s.snapshots[i]!
+    if (refId(snap.type, snap.key) === id) return snap.data ?? undefined
+  }
+  return undefined
 }
 
 function enforceCap(): void {
@@ -105,7 +119,8 @@ async function deliver(task: DeliverTask): Promise<WorkerResult> {
         if (skip.has(`${seq}:${i}`)) continue
         const [type, key, message] = envs[i]!
         try {
-          const a = activate(env, s, logicOf(type), type, key, snapshots.get(refId(type, key)))
+          const id = refId(type, key)
+          const a = activate(env, s, logicOf(type), type, key, localSnapshot(s, id) ?? snapshots.get(id))
           turn(env, a, message)
           applied++
         } catch (e) {
@@ -168,7 +183,8 @@ async function ask(task: AskTask): Promise<WorkerResult> {
     const logic = logicOf(task.type)
     if (logic.ask === undefined) throw new RuntimeError('RT_ERR_ACTOR_NO_ASK', task.type)
     const snapshots = await loadFor(s, [{ type: task.type, key: task.key }])
-    const a = activate(env, s, logic, task.type, task.key, snapshots.get(refId(task.type, task.key)))
+    const id = refId(task.type, task.key)
+    const a = activate(env, s, logic, task.type, task.key, localSnapshot(s, id) ?? snapshots.get(id))
     a.lastUsed = env.now()
     return { kind: 'ask', reply: logic.ask(a.state, task.request, a.ctx) }
   })
