@@ -6,15 +6,110 @@ import type { DeadLetter } from './types.ts'
 
 export const packr = new Packr({ useRecords: false })
 
-export interface Activation {
-  id: string
-  shard: ShardState
-  logic: ActorLogic
-  state: unknown
-  ctx: ActorContext
-  timers: Map<string, NodeJS.Timeout>
+/**
+ * One live actor. It is its own context: the methods live on the prototype, so an idle activation costs
+ * its fields and its state, not a closure per method.
+ */
+export class Activation implements ActorContext {
+  readonly key: ActorKey
+  state: unknown = undefined
+  /** Created on first use: most actors never set a timer. */
+  timers: Map<string, NodeJS.Timeout> | undefined = undefined
   lastUsed: number
-  passivateAfterTurn: boolean
+  passivateAfterTurn = false
+
+  constructor(
+    readonly env: WorkerEnv,
+    readonly id: string,
+    readonly shard: ShardState,
+    readonly logic: ActorLogic,
+    readonly type: string,
+    key: string,
+  ) {
+    this.key = actorKey(key)
+    this.lastUsed = env.clock
+  }
+
+  now(): number {
+    return this.env.now()
+  }
+
+  tell(type: string, key: string, message: unknown): void {
+    this.shard.outbox.push([type, key, message])
+  }
+
+  setTimer(name: string, delayMs: number, message: unknown): void {
+    this.cancelTimer(name)
+    const t = setTimeout(
+      () => {
+        this.timers?.delete(name)
+        const s = this.shard
+        void serial(s, () => {
+          if (s.actors.get(this.id) !== this) return
+          this.env.clock = this.env.now()
+          try {
+            turn(this.env, this, message)
+          } catch (e) {
+            s.deadLetters.push({
+              shard: s.shard,
+              seq: s.lastSeq,
+              index: -1,
+              type: this.type,
+              key: this.key,
+              reason: reasonOf(e),
+            })
+          }
+        })
+      },
+      Math.max(0, delayMs),
+    )
+    t.unref()
+    this.timers ??= new Map()
+    this.timers.set(name, t)
+  }
+
+  cancelTimer(name: string): void {
+    const t = this.timers?.get(name)
+    if (t === undefined) return
+    clearTimeout(t)
+    this.timers!.delete(name)
+  }
+
+  setReminder(name: string, atMs: number, message: unknown): void {
+    const s = this.shard
+    s.reminders.push({
+      type: this.type,
+      key: this.key,
+      shard: s.shard,
+      name,
+      at: atMs,
+      message: packr.pack(message),
+    })
+  }
+
+  cancelReminder(name: string): void {
+    const s = this.shard
+    s.reminders.push({
+      type: this.type,
+      key: this.key,
+      shard: s.shard,
+      name,
+      at: null,
+      message: new Uint8Array(),
+    })
+  }
+
+  watched(topic: string): boolean {
+    return this.env.watched.has(topic)
+  }
+
+  publish(topic: string, payload: unknown): void {
+    if (this.env.watched.has(topic)) this.env.publish(topic, payload)
+  }
+
+  passivate(): void {
+    this.passivateAfterTurn = true
+  }
 }
 
 /** Everything a worker holds for one shard. */
@@ -40,8 +135,13 @@ export interface WorkerEnv {
   watched: Set<string>
   publish(topic: string, payload: unknown): void
   now(): number
+  /** The time of the current task, read once per task: turns stamp their activation with it. */
+  clock: number
   counters: { activations: number; passivations: number }
-  /** Every activation of the worker, least recently used first. */
+  /**
+   * Every activation of the worker, roughly least recently used first: turns only stamp `lastUsed`;
+   * eviction moves recently used entries to the back as it meets them (second chance).
+   */
   lru: Map<string, Activation>
 }
 
@@ -78,19 +178,11 @@ export function activate(
   const id = refId(type, key)
   const existing = s.actors.get(id)
   if (existing !== undefined) return existing
-  const a = {
-    id,
-    shard: s,
-    logic,
-    timers: new Map(),
-    lastUsed: env.now(),
-    passivateAfterTurn: false,
-  } as Activation
-  a.ctx = makeContext(env, a, type, actorKey(key))
+  const a = new Activation(env, id, s, logic, type, key)
   a.state =
     snapshot !== undefined && logic.restore !== undefined
-      ? logic.restore(packr.unpack(snapshot), a.ctx.key, a.ctx)
-      : logic.initial(a.ctx.key, a.ctx)
+      ? logic.restore(packr.unpack(snapshot), a.key, a)
+      : logic.initial(a.key, a)
   s.actors.set(id, a)
   env.lru.set(id, a)
   env.counters.activations++
@@ -99,12 +191,25 @@ export function activate(
 
 /** One turn of `a` with `message`; throws what the handler throws. */
 export function turn(env: WorkerEnv, a: Activation, message: unknown): void {
-  a.state = a.logic.receive(a.state, message, a.ctx)
-  a.lastUsed = env.now()
-  env.lru.delete(a.id)
-  env.lru.set(a.id, a)
+  a.state = a.logic.receive(a.state, message, a)
+  a.lastUsed = env.clock
   if (a.logic.snapshot !== undefined) a.shard.dirty.add(a.id)
   if (a.passivateAfterTurn) passivate(env, a)
+}
+
+/** Passivates least recently used activations until at most `max` remain. */
+export function evict(env: WorkerEnv, max: number, recentMs: number): void {
+  let budget = env.lru.size
+  while (env.lru.size > max) {
+    const oldest = env.lru.values().next().value as Activation
+    if (budget-- > 0 && oldest.lastUsed > env.clock - recentMs) {
+      // Used lately: a second chance at the back of the line.
+      env.lru.delete(oldest.id)
+      env.lru.set(oldest.id, oldest)
+      continue
+    }
+    passivate(env, oldest)
+  }
 }
 
 function addDrained(target: Record<string, unknown[]>, type: string, out: unknown[]): void {
@@ -115,14 +220,14 @@ function addDrained(target: Record<string, unknown[]>, type: string, out: unknow
 }
 
 export function drainInto(target: Record<string, unknown[]>, a: Activation): void {
-  if (a.logic.drain !== undefined) addDrained(target, a.ctx.type, a.logic.drain(a.state, a.ctx))
+  if (a.logic.drain !== undefined) addDrained(target, a.type, a.logic.drain(a.state, a))
 }
 
 export function snapshotOf(a: Activation): SnapshotRecord | undefined {
   if (a.logic.snapshot === undefined) return undefined
   return {
-    type: a.ctx.type,
-    key: a.ctx.key,
+    type: a.type,
+    key: a.key,
     shard: a.shard.shard,
     data: packr.pack(a.logic.snapshot(a.state)),
   }
@@ -142,65 +247,10 @@ export function passivate(env: WorkerEnv, a: Activation): void {
 
 /** Drops an activation without keeping anything (a reset before a replay). */
 export function dispose(env: WorkerEnv, a: Activation): void {
-  for (const t of a.timers.values()) clearTimeout(t)
-  a.timers.clear()
+  for (const t of a.timers?.values() ?? []) clearTimeout(t)
+  a.timers = undefined
   a.shard.actors.delete(a.id)
   env.lru.delete(a.id)
-}
-
-function makeContext(env: WorkerEnv, a: Activation, type: string, key: ActorKey): ActorContext {
-  const s = a.shard
-  return {
-    type,
-    key,
-    now: env.now,
-    tell: (toType, toKey, message) => {
-      s.outbox.push([toType, toKey, message])
-    },
-    setTimer: (name, delayMs, message) => {
-      clearTimeout(a.timers.get(name))
-      const t = setTimeout(
-        () => {
-          a.timers.delete(name)
-          void serial(s, () => {
-            if (s.actors.get(a.id) !== a) return
-            try {
-              turn(env, a, message)
-            } catch (e) {
-              s.deadLetters.push({
-                shard: s.shard,
-                seq: s.lastSeq,
-                index: -1,
-                type,
-                key,
-                reason: reasonOf(e),
-              })
-            }
-          })
-        },
-        Math.max(0, delayMs),
-      )
-      t.unref()
-      a.timers.set(name, t)
-    },
-    cancelTimer: (name) => {
-      clearTimeout(a.timers.get(name))
-      a.timers.delete(name)
-    },
-    setReminder: (name, atMs, message) => {
-      s.reminders.push({ type, key, shard: s.shard, name, at: atMs, message: packr.pack(message) })
-    },
-    cancelReminder: (name) => {
-      s.reminders.push({ type, key, shard: s.shard, name, at: null, message: new Uint8Array() })
-    },
-    watched: (topic) => env.watched.has(topic),
-    publish: (topic, payload) => {
-      if (env.watched.has(topic)) env.publish(topic, payload)
-    },
-    passivate: () => {
-      a.passivateAfterTurn = true
-    },
-  }
 }
 
 export function reasonOf(e: unknown): string {

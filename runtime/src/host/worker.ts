@@ -7,10 +7,10 @@ import { decodeEnvelopes } from '../envelopes.ts'
 import { RuntimeError } from '../errors.ts'
 import { type ActorRef, refId } from '../store.ts'
 import {
-  type Activation,
   activate,
   dispose,
   drainInto,
+  evict,
   newShard,
   packr,
   passivate,
@@ -45,6 +45,7 @@ const env: WorkerEnv = {
     parentPort?.postMessage(event)
   },
   now: Date.now,
+  clock: Date.now(),
   counters: { activations: 0, passivations: 0 },
   lru: new Map(),
 }
@@ -89,16 +90,15 @@ function localSnapshot(s: ShardState, id: string): Uint8Array | undefined {
   return undefined
 }
 
-function enforceCap(): void {
-  while (env.lru.size > init.maxActors) {
-    const oldest = env.lru.values().next().value as Activation
-    passivate(env, oldest)
-  }
+/** Stamps the task's time once: turns read it instead of the clock. */
+function tick(): void {
+  env.clock = env.now()
 }
 
 async function deliver(task: DeliverTask): Promise<WorkerResult> {
   const s = shardState(task.shard, task.base)
   return serial(s, async () => {
+    tick()
     const decoded = task.payloads.map((p, i) => (task.seqs[i]! > s.lastSeq ? decodeEnvelopes(p) : []))
     const refs: ActorRef[] = []
     for (const envs of decoded) for (const [type, key] of envs) refs.push({ type, key })
@@ -120,7 +120,9 @@ async function deliver(task: DeliverTask): Promise<WorkerResult> {
         const [type, key, message] = envs[i]!
         try {
           const id = refId(type, key)
-          const a = activate(env, s, logicOf(type), type, key, localSnapshot(s, id) ?? snapshots.get(id))
+          const a =
+            s.actors.get(id) ??
+            activate(env, s, logicOf(type), type, key, localSnapshot(s, id) ?? snapshots.get(id))
           turn(env, a, message)
           applied++
         } catch (e) {
@@ -133,7 +135,7 @@ async function deliver(task: DeliverTask): Promise<WorkerResult> {
       }
       s.lastSeq = seq
     }
-    enforceCap()
+    evict(env, init.maxActors, Math.min(1000, init.idleMs))
     return { kind: 'deliver', applied, replayed, deadLetters, poisoned }
   })
 }
@@ -184,9 +186,10 @@ async function ask(task: AskTask): Promise<WorkerResult> {
     if (logic.ask === undefined) throw new RuntimeError('RT_ERR_ACTOR_NO_ASK', task.type)
     const snapshots = await loadFor(s, [{ type: task.type, key: task.key }])
     const id = refId(task.type, task.key)
+    tick()
     const a = activate(env, s, logic, task.type, task.key, localSnapshot(s, id) ?? snapshots.get(id))
-    a.lastUsed = env.now()
-    return { kind: 'ask', reply: logic.ask(a.state, task.request, a.ctx) }
+    a.lastUsed = env.clock
+    return { kind: 'ask', reply: logic.ask(a.state, task.request, a) }
   })
 }
 
@@ -200,7 +203,8 @@ async function reset(task: ResetTask): Promise<WorkerResult> {
 }
 
 function passivateIdle(): void {
-  const horizon = env.now() - init.idleMs
+  tick()
+  const horizon = env.clock - init.idleMs
   for (const a of [...env.lru.values()]) {
     if (a.lastUsed > horizon) break
     void serial(a.shard, () => passivate(env, a))
@@ -210,11 +214,11 @@ function passivateIdle(): void {
 const controlApi: ControlApi = {
   listActors: (limit) =>
     [...env.lru.values()].slice(-limit).map((a) => ({
-      type: a.ctx.type,
-      key: a.ctx.key,
+      type: a.type,
+      key: a.key,
       shard: a.shard.shard,
       idleMs: env.now() - a.lastUsed,
-      timers: [...a.timers.keys()],
+      timers: [...(a.timers?.keys() ?? [])],
     })),
   inspect: (type, key) => {
     for (const s of shards.values()) {
@@ -235,7 +239,7 @@ const controlApi: ControlApi = {
   },
   stats: () => {
     const byType: Record<string, number> = {}
-    for (const a of env.lru.values()) byType[a.ctx.type] = (byType[a.ctx.type] ?? 0) + 1
+    for (const a of env.lru.values()) byType[a.type] = (byType[a.type] ?? 0) + 1
     return {
       threadId,
       activeActors: env.lru.size,
