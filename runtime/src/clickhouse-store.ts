@@ -64,16 +64,22 @@ export class ClickHouseRuntimeStore implements RuntimeStore {
   async loadSnapshots(refs: readonly ActorRef[]): Promise<Map<string, Uint8Array>> {
     const out = new Map<string, Uint8Array>()
     if (refs.length === 0) return out
+    const wanted = new Set(refs.map((r) => refId(r.type, r.key)))
     const rs = await this.client.query({
       query: `SELECT type, key, argMax(data, version) AS data, argMax(deleted, version) AS deleted
         FROM ${this.db}.rt_snapshots
-        WHERE (type, key) IN (SELECT tupleElement(r, 1), tupleElement(r, 2) FROM (SELECT arrayJoin({refs:Array(Tuple(String, String))}) AS r))
+        WHERE type IN {types:Array(String)} AND key IN {keys:Array(String)}
         GROUP BY type, key`,
-      query_params: { refs: refs.map((r) => [r.type, r.key]) },
+      query_params: {
+        types: [...new Set(refs.map((r) => r.type))],
+        keys: [...new Set(refs.map((r) => r.key))],
+      },
       format: 'JSONEachRow',
     })
     for (const row of await rs.json<{ type: string; key: string; data: string; deleted: number }>()) {
-      if (Number(row.deleted) === 0) out.set(refId(row.type, row.key), Buffer.from(row.data, 'base64'))
+      const id = refId(row.type, row.key)
+      // The IN filters are per column; only the pairs asked for count.
+      if (Number(row.deleted) === 0 && wanted.has(id)) out.set(id, Buffer.from(row.data, 'base64'))
     }
     return out
   }

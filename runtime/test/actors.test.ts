@@ -263,6 +263,27 @@ describe('actor semantics', () => {
     await r.close()
   })
 
+  test('metrics per actor type count activations, turns, handler times and dead letters', async () => {
+    const r = await rig()
+    for (let i = 0; i < 40; i++) await r.send(`m${i % 4}`, { add: 1 })
+    await r.send('m0', { fail: true })
+    await waitFor(async () => (await totalOf(r, 'm3')) === 10 && r.dead.length === 1)
+    const m = await r.host.metrics()
+    const probe = m.byType.probe!
+    assert.equal(probe.active, 4)
+    // The failure restarts the actors of its shard (a replay), so some were activated twice.
+    assert.ok(probe.activations >= 4 && probe.activations <= 8, `activations ${probe.activations}`)
+    assert.ok(probe.turns >= 41)
+    assert.equal(probe.deadLetters, 1)
+    assert.equal(probe.handler.buckets.length, m.handlerBuckets.length + 1)
+    assert.equal(
+      probe.handler.buckets.reduce((a, b) => a + b, 0),
+      probe.handler.count,
+    )
+    assert.ok(probe.handler.count >= 5, 'one turn in eight is timed')
+    await r.close()
+  })
+
   test('ask times out with RT_ERR_ASK_TIMEOUT when the actor is busy', async () => {
     const r = await rig({ askTimeoutMs: 50 })
     await r.send('busy', { slowMs: 400 })

@@ -17,6 +17,7 @@ export class Activation implements ActorContext {
   timers: Map<string, NodeJS.Timeout> | undefined = undefined
   lastUsed: number
   passivateAfterTurn = false
+  readonly stats: TypeStats
 
   constructor(
     readonly env: WorkerEnv,
@@ -28,6 +29,7 @@ export class Activation implements ActorContext {
   ) {
     this.key = actorKey(key)
     this.lastUsed = env.clock
+    this.stats = typeStats(env, type)
   }
 
   now(): number {
@@ -138,11 +140,44 @@ export interface WorkerEnv {
   /** The time of the current task, read once per task: turns stamp their activation with it. */
   clock: number
   counters: { activations: number; passivations: number }
+  /** Per actor type: what the metrics endpoint shows. */
+  typeStats: Map<string, TypeStats>
   /**
    * Every activation of the worker, roughly least recently used first: turns only stamp `lastUsed`;
    * eviction moves recently used entries to the back as it meets them (second chance).
    */
   lru: Map<string, Activation>
+}
+
+/** Upper bounds (seconds) of the handler-time histogram buckets; the last bucket is +Inf. */
+export const HANDLER_BUCKETS = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1]
+/** One turn in this many is timed: timing every turn would cost a noticeable share of a cheap turn. */
+export const TIMING_SAMPLE = 8
+
+export interface TypeStats {
+  activations: number
+  passivations: number
+  turns: number
+  /** Counts per bucket of `HANDLER_BUCKETS`, plus one for +Inf; sampled turns only. */
+  buckets: number[]
+  sumSeconds: number
+  timed: number
+}
+
+export function typeStats(env: WorkerEnv, type: string): TypeStats {
+  let t = env.typeStats.get(type)
+  if (t === undefined) {
+    t = {
+      activations: 0,
+      passivations: 0,
+      turns: 0,
+      buckets: new Array<number>(HANDLER_BUCKETS.length + 1).fill(0),
+      sumSeconds: 0,
+      timed: 0,
+    }
+    env.typeStats.set(type, t)
+  }
+  return t
 }
 
 export function newShard(shard: number, base: number): ShardState {
@@ -186,12 +221,23 @@ export function activate(
   s.actors.set(id, a)
   env.lru.set(id, a)
   env.counters.activations++
+  a.stats.activations++
   return a
 }
 
 /** One turn of `a` with `message`; throws what the handler throws. */
 export function turn(env: WorkerEnv, a: Activation, message: unknown): void {
-  a.state = a.logic.receive(a.state, message, a)
+  const stats = a.stats
+  if (++stats.turns % TIMING_SAMPLE === 0) {
+    const t0 = performance.now()
+    a.state = a.logic.receive(a.state, message, a)
+    const seconds = (performance.now() - t0) / 1000
+    let b = 0
+    while (b < HANDLER_BUCKETS.length && seconds > HANDLER_BUCKETS[b]!) b++
+    stats.buckets[b]!++
+    stats.sumSeconds += seconds
+    stats.timed++
+  } else a.state = a.logic.receive(a.state, message, a)
   a.lastUsed = env.clock
   if (a.logic.snapshot !== undefined) a.shard.dirty.add(a.id)
   if (a.passivateAfterTurn) passivate(env, a)
@@ -243,6 +289,7 @@ export function passivate(env: WorkerEnv, a: Activation): void {
   s.dirty.delete(a.id)
   dispose(env, a)
   env.counters.passivations++
+  a.stats.passivations++
 }
 
 /** Drops an activation without keeping anything (a reset before a replay). */

@@ -12,6 +12,7 @@ import { RuntimeError } from '../errors.ts'
 import { type ShardId, type StreamSeq, shardId, shardOf, streamSeq } from '../ids.ts'
 import { type ActorRef, MemoryRuntimeStore, type RuntimeStore, refId } from '../store.ts'
 import type { Delivery, ShardConsumer, Transport } from '../transport.ts'
+import { HANDLER_BUCKETS } from './activations.ts'
 import { ReminderSchedule } from './reminders.ts'
 import type {
   ActorInfo,
@@ -75,6 +76,27 @@ interface ResolvedOptions extends Required<Omit<RuntimeHostOptions, 'shards' | '
   store: RuntimeStore
 }
 
+/** Per actor type, summed over the workers: what the Prometheus endpoint shows. */
+export interface RuntimeMetrics {
+  byType: Record<
+    string,
+    {
+      active: number
+      activations: number
+      passivations: number
+      turns: number
+      deadLetters: number
+      handler: { buckets: number[]; sumSeconds: number; count: number }
+    }
+  >
+  /** Upper bounds (seconds) of `handler.buckets`; one more bucket is +Inf. */
+  handlerBuckets: number[]
+  mailboxDepth: number
+  deadLetters: number
+  replays: number
+  unwrittenBatches: number
+}
+
 export interface RuntimeStats {
   threads: number
   shards: number
@@ -133,6 +155,7 @@ export class RuntimeHost {
   private readonly channelName = `hm-rt-${randomUUID()}`
   private readonly reminders: ReminderSchedule
   private unwritten: Unwritten[] = []
+  private readonly deadByType = new Map<string, number>()
   /** Dead letters not yet in the store. */
   private readonly deadLetterRecords: Array<DeadLetter & { at: number }> = []
   private readonly activeByShard = new Map<ShardId, number>()
@@ -351,6 +374,45 @@ export class RuntimeHost {
     }
   }
 
+  /** Metrics per actor type over every worker (handler times are sampled turns). */
+  async metrics(): Promise<RuntimeMetrics> {
+    const byType: RuntimeMetrics['byType'] = {}
+    for (const w of await this.workerStats()) {
+      for (const [type, t] of Object.entries(w.byType)) {
+        const m = (byType[type] ??= {
+          active: 0,
+          activations: 0,
+          passivations: 0,
+          turns: 0,
+          deadLetters: this.deadByType.get(type) ?? 0,
+          handler: {
+            buckets: new Array<number>(HANDLER_BUCKETS.length + 1).fill(0),
+            sumSeconds: 0,
+            count: 0,
+          },
+        })
+        m.active += t.active
+        m.activations += t.activations
+        m.passivations += t.passivations
+        m.turns += t.turns
+        t.buckets.forEach((n, i) => {
+          m.handler.buckets[i]! += n
+        })
+        m.handler.sumSeconds += t.sumSeconds
+        m.handler.count += t.timed
+      }
+    }
+    const stats = this.stats()
+    return {
+      byType,
+      handlerBuckets: HANDLER_BUCKETS,
+      mailboxDepth: stats.mailboxDepth,
+      deadLetters: stats.deadLetters,
+      replays: stats.replays,
+      unwrittenBatches: stats.unwrittenBatches,
+    }
+  }
+
   /** The control plane: what each worker holds. */
   async workerStats(): Promise<WorkerStats[]> {
     return Promise.all([...this.controls.values()].map((c) => c.stats()))
@@ -508,6 +570,7 @@ export class RuntimeHost {
 
   private recordDeadLetter(l: DeadLetter): void {
     this.counters.deadLetters++
+    this.deadByType.set(l.type, (this.deadByType.get(l.type) ?? 0) + 1)
     this.options.onDeadLetter(l)
     this.deadLetterRecords.push({ ...l, at: Date.now() })
   }

@@ -110,7 +110,19 @@ export interface WorkerStats {
   threadId: number
   activeActors: number
   shards: number
-  byType: Record<string, number>
+  byType: Record<
+    string,
+    {
+      active: number
+      activations: number
+      passivations: number
+      turns: number
+      /** Sampled handler times per bucket (`RuntimeMetrics.handlerBuckets`, then +Inf). */
+      buckets: number[]
+      sumSeconds: number
+      timed: number
+    }
+  >
   activations: number
   passivations: number
   heapUsed: number

@@ -32,6 +32,7 @@ import type {
   WorkerEvent,
   WorkerInit,
   WorkerResult,
+  WorkerStats,
   WorkerTask,
 } from './types.ts'
 
@@ -47,6 +48,7 @@ const env: WorkerEnv = {
   now: Date.now,
   clock: Date.now(),
   counters: { activations: 0, passivations: 0 },
+  typeStats: new Map(),
   lru: new Map(),
 }
 let types = new Map<string, ActorLogic>()
@@ -73,7 +75,8 @@ async function loadFor(s: ShardState, refs: ActorRef[]): Promise<Map<string, Uin
     (r) => !s.actors.has(refId(r.type, r.key)) && types.get(r.type)?.restore !== undefined,
   )
   if (missing.length === 0) return new Map()
-  const remote = missing.filter((r) => localSnapshot(s, refId(r.type, r.key)) === undefined)
+  const unique = new Map(missing.map((r) => [refId(r.type, r.key), r]))
+  const remote = [...unique.values()].filter((r) => localSnapshot(s, refId(r.type, r.key)) === undefined)
   return remote.length > 0 ? host.loadSnapshots(remote) : new Map()
 }
 
@@ -238,8 +241,10 @@ const controlApi: ControlApi = {
     return false
   },
   stats: () => {
-    const byType: Record<string, number> = {}
-    for (const a of env.lru.values()) byType[a.type] = (byType[a.type] ?? 0) + 1
+    const active: Record<string, number> = {}
+    for (const a of env.lru.values()) active[a.type] = (active[a.type] ?? 0) + 1
+    const byType: WorkerStats['byType'] = {}
+    for (const [type, t] of env.typeStats) byType[type] = { ...t, active: active[type] ?? 0 }
     return {
       threadId,
       activeActors: env.lru.size,

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, test } from 'node:test'
+import { createClient } from '@clickhouse/client'
+import { createChdbConnection } from 'chdb/connection'
+import { ClickHouseRuntimeStore, MemoryRuntimeStore, type RuntimeStore, shardId } from '../src/index.ts'
+
+const dirs: string[] = []
+const closers: Array<() => Promise<void>> = []
+after(async () => {
+  for (const c of closers) await c()
+  for (const d of dirs) await rm(d, { recursive: true, force: true })
+})
+
+const bytes = (s: string): Uint8Array => new TextEncoder().encode(s)
+const text = (b: Uint8Array | undefined): string | undefined =>
+  b === undefined ? undefined : new TextDecoder().decode(b)
+
+function contract(name: string, open: () => Promise<RuntimeStore>): void {
+  describe(`runtime store contract: ${name}`, () => {
+    test('the latest snapshot of each asked actor comes back; a deletion hides it', async () => {
+      const store = await open()
+      await store.save({
+        snapshots: [
+          { type: 'a', key: 'k1', shard: 1, data: bytes('v1') },
+          { type: 'a', key: 'k2', shard: 2, data: bytes('w1') },
+          { type: 'b', key: 'k1', shard: 3, data: bytes('x1') },
+        ],
+        reminders: [],
+        deadLetters: [],
+      })
+      await store.save({
+        snapshots: [
+          { type: 'a', key: 'k1', shard: 1, data: bytes('v2') },
+          { type: 'a', key: 'k2', shard: 2, data: null },
+        ],
+        reminders: [],
+        deadLetters: [],
+      })
+      const got = await store.loadSnapshots([
+        { type: 'a', key: 'k1' },
+        { type: 'a', key: 'k2' },
+        { type: 'b', key: 'k2' },
+        { type: 'a', key: 'k1' },
+      ])
+      assert.equal(text(got.get('a\u0000k1')), 'v2')
+      assert.equal(got.has('a\u0000k2'), false, 'deleted')
+      assert.equal(got.has('b\u0000k2'), false, 'never stored; b/k1 was not asked for')
+      assert.equal(got.size, 1)
+    })
+
+    test('reminders load by shard; a cancellation removes one', async () => {
+      const store = await open()
+      const r = (name: string, shard: number, at: number | null) => ({
+        type: 'a',
+        key: `r-${name}`,
+        shard,
+        name,
+        at,
+        message: bytes(name),
+      })
+      await store.save({
+        snapshots: [],
+        reminders: [r('one', 4, 1000), r('two', 4, 2000), r('three', 5, 3000)],
+        deadLetters: [],
+      })
+      await store.save({ snapshots: [], reminders: [r('two', 4, null)], deadLetters: [] })
+      const got = await store.loadReminders([shardId(4)])
+      assert.deepEqual(
+        got.map((x) => [x.name, x.at, text(x.message)]),
+        [['one', 1000, 'one']],
+      )
+    })
+
+    test('dead letters are kept with their reason', async () => {
+      const store = await open()
+      await store.save({
+        snapshots: [],
+        reminders: [],
+        deadLetters: [{ type: 'a', key: 'k', shard: 1, seq: 42, reason: 'Error: boom', at: Date.now() }],
+      })
+      const got = await store.deadLetters(10)
+      assert.equal(got.length, 1)
+      assert.equal(got[0]!.seq, 42)
+      assert.equal(got[0]!.reason, 'Error: boom')
+    })
+  })
+}
+
+contract('memory', async () => new MemoryRuntimeStore())
+let n = 0
+contract('ClickHouse on chDB', async () => {
+  if (dirs.length === 0) {
+    const dir = await mkdtemp(join(tmpdir(), 'hm-rt-store-'))
+    dirs.push(dir)
+  }
+  const connection = createChdbConnection({ path: dirs[0]! }) as unknown as NonNullable<
+    Parameters<typeof createClient>[0]
+  >['connection']
+  const client = createClient({ connection })
+  closers.push(() => client.close())
+  const store = new ClickHouseRuntimeStore(client, `rt_test_${process.pid}_${n++}`)
+  await store.migrate()
+  return store
+})
