@@ -72,7 +72,7 @@ async function viaHost(
     shardCount: SHARDS,
     threads: THREADS,
     flushIntervalMs: 1000,
-    maxBatch: 16,
+    maxBatch: Number(process.env.BENCH_MAX_BATCH ?? 16),
     idlePassivateMs: 3_600_000,
     maxActorsPerWorker: 10_000_000,
     onError: (e) => console.error(e),
