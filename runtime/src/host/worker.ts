@@ -103,8 +103,14 @@ async function deliver(task: DeliverTask): Promise<WorkerResult> {
   return serial(s, async () => {
     tick()
     const decoded = task.payloads.map((p, i) => (task.seqs[i]! > s.lastSeq ? decodeEnvelopes(p) : []))
+    // Only actors with durable state that are not active need a snapshot: nothing is allocated for others.
     const refs: ActorRef[] = []
-    for (const envs of decoded) for (const [type, key] of envs) refs.push({ type, key })
+    for (const envs of decoded) {
+      for (const [type, key] of envs) {
+        if (types.get(type)?.restore !== undefined && s.byType.get(type)?.get(key) === undefined)
+          refs.push({ type, key })
+      }
+    }
     const snapshots = await loadFor(s, refs)
     const skip = new Set(task.skip)
     const deadLetters: DeadLetter[] = []
@@ -119,13 +125,14 @@ async function deliver(task: DeliverTask): Promise<WorkerResult> {
       }
       const envs = decoded[m]!
       for (let i = 0; i < envs.length; i++) {
-        if (skip.has(`${seq}:${i}`)) continue
+        if (skip.size > 0 && skip.has(`${seq}:${i}`)) continue
         const [type, key, message] = envs[i]!
         try {
-          const id = refId(type, key)
-          const a =
-            s.actors.get(id) ??
-            activate(env, s, logicOf(type), type, key, localSnapshot(s, id) ?? snapshots.get(id))
+          let a = s.byType.get(type)?.get(key)
+          if (a === undefined) {
+            const id = refId(type, key)
+            a = activate(env, s, logicOf(type), type, key, localSnapshot(s, id) ?? snapshots.get(id))
+          }
           turn(env, a, message)
           applied++
         } catch (e) {
