@@ -126,7 +126,12 @@ describe('actor semantics', () => {
   test('idle activations and those past the per-worker cap are passivated, state kept', async () => {
     const r = await rig({ idlePassivateMs: 200, maxActorsPerWorker: 5 })
     for (let i = 0; i < 30; i++) await r.send(`k${i}`, { add: i })
-    await waitFor(async () => (await r.host.workerStats()).every((s) => s.activeActors <= 5))
+    const activations = async () => (await r.host.workerStats()).reduce((n, s) => n + s.activations, 0)
+    await waitFor(async () => (await activations()) === 30)
+    assert.ok(
+      (await r.host.workerStats()).every((s) => s.activeActors <= 5),
+      'the cap holds',
+    )
     await waitFor(async () => (await r.host.workerStats()).every((s) => s.activeActors === 0))
     assert.ok((await r.host.workerStats()).reduce((n, s) => n + s.passivations, 0) >= 30)
     for (let i = 0; i < 30; i++) assert.equal(await totalOf(r, `k${i}`), i)
@@ -268,6 +273,8 @@ describe('actor semantics', () => {
     for (let i = 0; i < 40; i++) await r.send(`m${i % 4}`, { add: 1 })
     await r.send('m0', { fail: true })
     await waitFor(async () => (await totalOf(r, 'm3')) === 10 && r.dead.length === 1)
+    // The failure reset its shard; asking each actor brings every one back.
+    for (let i = 0; i < 4; i++) assert.equal(await totalOf(r, `m${i}`), 10)
     const m = await r.host.metrics()
     const probe = m.byType.probe!
     assert.equal(probe.active, 4)

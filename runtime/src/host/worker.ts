@@ -215,9 +215,9 @@ async function reset(task: ResetTask): Promise<WorkerResult> {
 function passivateIdle(): void {
   tick()
   const horizon = env.clock - init.idleMs
+  // The order is only roughly by last use (turns do not reorder), so every activation is looked at.
   for (const a of [...env.lru.values()]) {
-    if (a.lastUsed > horizon) break
-    void serial(a.shard, () => passivate(env, a))
+    if (a.lastUsed <= horizon) void serial(a.shard, () => passivate(env, a))
   }
 }
 
