@@ -379,7 +379,7 @@ export class RuntimeHost {
     const byType: RuntimeMetrics['byType'] = {}
     for (const w of await this.workerStats()) {
       for (const [type, t] of Object.entries(w.byType)) {
-        const m = (byType[type] ??= {
+        const m = byType[type] ?? {
           active: 0,
           activations: 0,
           passivations: 0,
@@ -390,7 +390,8 @@ export class RuntimeHost {
             sumSeconds: 0,
             count: 0,
           },
-        })
+        }
+        byType[type] = m
         m.active += t.active
         m.activations += t.activations
         m.passivations += t.passivations
