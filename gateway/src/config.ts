@@ -38,6 +38,26 @@ export const ConfigSchema = Type.Object({
   }),
   HM_DATABASE_URL: Url(['postgres', 'postgresql'], 'PostgreSQL URL; unset = embedded PGlite'),
   HM_REDIS_URL: Url(['redis', 'rediss'], 'Redis URL; unset = in-memory cache'),
+  HM_RATE_LIMIT_WINDOW_S: Int(1, 3600, 60, 'Window of the ingest rate limits, in seconds'),
+  HM_RATE_LIMIT_PER_IP: Int(
+    0,
+    100_000_000,
+    1200,
+    'Ingest requests per window from one anonymised client address (a /24 or /48); 0 = no limit',
+  ),
+  HM_RATE_LIMIT_PER_SITE: Int(0, 100_000_000, 60_000, 'Ingest requests per window per website; 0 = no limit'),
+  HM_COUNTRY_HEADER: Type.Optional(
+    Type.String({
+      pattern: '^[A-Za-z0-9-]{1,64}$',
+      description: 'Header a trusted CDN sets to the visitor country (e.g. cf-ipcountry); unset = none',
+    }),
+  ),
+  HM_TRUST_PROXY_HOPS: Int(
+    0,
+    16,
+    0,
+    'Reverse proxies in front of the gateway whose X-Forwarded-For is trusted for the client address',
+  ),
   HM_DEMO: Bool(true, 'Create the demo organisation, user and website on first start'),
   HM_DEMO_TRAFFIC: Bool(true, 'Play simulated visitors against the demo site'),
   HM_DEMO_VISITORS_PER_MINUTE: Int(1, 100_000, 60, 'Rate of simulated visitors'),

@@ -11,3 +11,9 @@ import { fileURLToPath } from 'node:url'
  * ```
  */
 export const sdkBundlePath: string = fileURLToPath(new URL('../dist/hm.js', import.meta.url))
+
+/**
+ * Absolute path of the built live-site overlay, served as `/sdk/overlay.js` beside the capture script
+ * (which loads it for a signed-in owner).
+ */
+export const overlayBundlePath: string = fileURLToPath(new URL('../dist/overlay.js', import.meta.url))

@@ -1,24 +1,12 @@
-import {
-  type AcceptedEvent,
-  AttentionEvent,
-  ClickEvent,
-  DeadEvent,
-  type IngestBatch,
-  IngestBatch as IngestBatchSchema,
-  MoveEvent,
-  normalizePage,
-  PageviewEvent,
-  RageEvent,
-  routeBatch,
-  ScrollEvent,
-} from '@hm/actors'
-import { RuntimeError, type Transport } from '@hm/runtime'
-import { TypeCompiler } from '@sinclair/typebox/compiler'
+import type { Transport } from '@hm/runtime'
+import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import type pg from 'pg'
-import { siteByKey } from '../accounts/websites.ts'
-import { GatewayError } from '../errors.ts'
+import type { Registry } from 'prom-client'
+import { endpoints } from '../ingest/endpoints.ts'
+import { createIngestMetrics } from '../ingest/metrics.ts'
+import { createIngestPipeline, type IngestSettings, newContext } from '../ingest/steps.ts'
 import type { Cache } from '../stores/cache.ts'
 
 export interface IngestOptions {
@@ -26,95 +14,92 @@ export interface IngestOptions {
   pool: pg.Pool
   cache: Cache
   shardCount: number
+  /** The platform's metrics registry; the pipeline's timings and drop counters go there. */
+  registry: Registry
+  settings: IngestSettings
   now?: () => number
 }
 
-const checkBatch = TypeCompiler.Compile(IngestBatchSchema)
-const checkEvent = {
-  pageview: TypeCompiler.Compile(PageviewEvent),
-  click: TypeCompiler.Compile(ClickEvent),
-  move: TypeCompiler.Compile(MoveEvent),
-  scroll: TypeCompiler.Compile(ScrollEvent),
-  rage: TypeCompiler.Compile(RageEvent),
-  dead: TypeCompiler.Compile(DeadEvent),
-  attention: TypeCompiler.Compile(AttentionEvent),
-}
-const dotted = (path: string): string => path.replace(/^\//, '').replaceAll('/', '.')
-
-/** The first problem of an invalid batch, naming its field (inside an event, by the event's own type). */
-function describeInvalid(value: unknown): string {
-  const first = checkBatch.Errors(value).First()
-  if (first === undefined) return 'body: invalid'
-  const m = /^\/events\/(\d+)$/.exec(first.path)
-  if (m !== null) {
-    const event = (value as { events: unknown[] }).events[Number(m[1])]
-    const type = (event as { type?: unknown } | null)?.type
-    const checker = typeof type === 'string' ? checkEvent[type as keyof typeof checkEvent] : undefined
-    if (checker === undefined) {
-      return `events.${m[1]}.type: must be one of ${Object.keys(checkEvent).join(', ')}`
-    }
-    const inner = checker.Errors(event).First()
-    if (inner !== undefined) return `events.${m[1]}${inner.path.replaceAll('/', '.')}: ${inner.message}`
-  }
-  return `${dotted(first.path) || 'body'}: ${first.message}`
-}
-/** Events stamped further ahead than this by the browser's clock are stamped with the gateway's. */
-const MAX_CLOCK_AHEAD_MS = 60_000
-
-function parseBody(body: unknown): IngestBatch {
-  let value = body
-  if (typeof body === 'string') {
-    try {
-      value = JSON.parse(body)
-    } catch (e) {
-      throw new GatewayError('HM_ERR_INGEST_BAD_JSON', (e as Error).message)
-    }
-  }
-  if (!checkBatch.Check(value)) throw new GatewayError('HM_ERR_INGEST_BAD_BATCH', describeInvalid(value))
-  return value
-}
-
-function accept(batch: IngestBatch, now: number): AcceptedEvent[] {
-  return batch.events.map((e) => ({
-    ...e,
-    ts: e.ts > now + MAX_CLOCK_AHEAD_MS ? now : e.ts,
-    page: normalizePage(e.url),
-  }))
-}
+const IngestResultSchema = Type.Object({
+  accepted: Type.Integer({ description: 'events kept (stored now, or already by an earlier copy)' }),
+  dropped: Type.Integer({ description: 'events dropped by the filters (do-not-track, bots, stale)' }),
+  duplicate: Type.Boolean({ description: 'the batch id was already stored: a retry, counted once' }),
+})
+const HealthSchema = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+  reason: Type.Optional(Type.String()),
+})
 
 /**
- * `POST /v1/events/collect`: validate → site key → origin → attribute → route by shard → publish. Answers
- * 202 only once the transport has durably stored every part of the batch; a retried batch id is stored
- * once (the transport's duplicate window), so it is counted once.
+ * Ingestion: `POST /v1/events/collect` (any event) and `/v1/events/click`, `/scroll`, `/mouse` (the same
+ * batch, restricted to one kind), JSON or text/plain (what `sendBeacon` sends). Each request runs the
+ * ingest pipeline (`ingest/steps.ts`); 202 only once the transport has durably stored every part of
+ * the batch. CORS is open (`*`, no credentials): which origins may send is the website's allow-list,
+ * checked by the pipeline.
  */
 const ingest: FastifyPluginAsync<IngestOptions> = async (app, opts) => {
   const now = opts.now ?? Date.now
-  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => done(null, body))
-
-  app.post('/v1/events/collect', async (req, reply) => {
-    const batch = parseBody(req.body)
-    const site = await siteByKey(opts.pool, opts.cache, batch.siteKey)
-    if (site === undefined) throw new GatewayError('HM_ERR_INGEST_UNKNOWN_SITE', batch.siteKey)
-    const origin = req.headers.origin
-    if (origin !== undefined && site.allowedOrigins.length > 0 && !site.allowedOrigins.includes(origin)) {
-      throw new GatewayError('HM_ERR_INGEST_ORIGIN_DENIED', origin)
-    }
-    const ctx = { siteId: site.id, visitorId: batch.visitorId, sessionId: batch.sessionId }
-    const parts = routeBatch(ctx, accept(batch, now()), opts.shardCount)
-    let duplicates = 0
-    try {
-      const acks = await Promise.all(
-        parts.map((p) => opts.transport.publish(p.shard, p.data, `${site.id}:${batch.batchId}:${p.shard}`)),
-      )
-      duplicates = acks.filter((a) => a.duplicate).length
-    } catch (e) {
-      if (e instanceof RuntimeError && e.code === 'RT_ERR_TRANSPORT_FULL') {
-        throw new GatewayError('HM_ERR_INGEST_BUSY', undefined, 1)
-      }
-      throw e
-    }
-    return reply.code(202).send({ accepted: batch.events.length, duplicate: duplicates === parts.length })
+  const metrics = createIngestMetrics(opts.registry)
+  const pipeline = createIngestPipeline({
+    transport: opts.transport,
+    pool: opts.pool,
+    cache: opts.cache,
+    shardCount: opts.shardCount,
+    settings: opts.settings,
+    metrics,
+    now,
+    warn: (err, msg) => app.log.warn({ err }, msg),
   })
+  const names = new Map<string, string>(endpoints.map((e) => [e.path, e.name]))
+
+  // Bodies stay strings: the pipeline times its own parse step, the same for JSON and beacon bodies.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser(
+    ['application/json', 'text/plain'],
+    { parseAs: 'string', bodyLimit: opts.settings.maxBodyBytes },
+    (_req, body, done) => done(null, body),
+  )
+  app.addHook('onSend', async (_req, reply, payload) => {
+    void reply.header('access-control-allow-origin', '*')
+    return payload
+  })
+  app.addHook('onResponse', async (req, reply) => {
+    const endpoint = names.get(req.routeOptions.url ?? '') ?? 'other'
+    metrics.requests.labels({ endpoint, status: String(reply.statusCode) }).inc()
+  })
+
+  for (const endpoint of endpoints) {
+    app.post(endpoint.path, { schema: { response: { 202: IngestResultSchema } } }, async (req, reply) => {
+      const ctx = newContext(endpoint, req.body, req.ip, req.headers, now())
+      await pipeline.run(ctx)
+      return reply.code(202).send(ctx.result ?? { accepted: 0, dropped: ctx.dropped, duplicate: false })
+    })
+  }
+
+  // A page posting JSON from another origin asks first; the SDK itself sends text/plain, which does not.
+  app.options('/v1/events/*', async (_req, reply) =>
+    reply
+      .code(204)
+      .header('access-control-allow-methods', 'POST, GET, OPTIONS')
+      .header('access-control-allow-headers', 'content-type')
+      .header('access-control-max-age', '86400')
+      .send(),
+  )
+
+  app.get(
+    '/v1/events/health',
+    { schema: { response: { 200: HealthSchema, 503: HealthSchema } } },
+    async (_req, reply) => {
+      try {
+        // Site lookups and rate limits go through the cache: without it, ingestion is down.
+        await opts.cache.get('health:probe')
+      } catch (err) {
+        app.log.warn({ err }, 'ingest health: cache unreachable')
+        return reply.code(503).send({ status: 'unavailable', reason: 'cache' })
+      }
+      return { status: 'ok' }
+    },
+  )
 }
 
 export default fp(ingest, { name: 'ingest', encapsulate: true, fastify: '5.x' })
