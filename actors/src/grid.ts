@@ -13,6 +13,11 @@ export type ViewportClass = (typeof viewportClasses)[number]
 export const heatmapTypes = ['click', 'move', 'scroll', 'attention', 'rage', 'dead', 'pageview'] as const
 export type HeatmapType = (typeof heatmapTypes)[number]
 
+/** Offsets inside a clicked element are kept in this many steps per axis (6.25 % each). */
+export const ELEMENT_OFFSET_CELLS = 16
+/** The offset cell of element records whose offset is not known (rage and dead clicks, old SDKs). */
+export const NO_OFFSET = 255
+
 export function viewportClass(viewportWidth: number): ViewportClass {
   if (viewportWidth < 768) return 'mobile'
   if (viewportWidth < 1024) return 'tablet'
@@ -26,6 +31,21 @@ export function cellX(x: number, documentWidth: number): number {
 
 export function cellY(y: number): number {
   return Math.min(MAX_Y_CELL, Math.max(0, Math.floor(y / Y_BAND_PX)))
+}
+
+/**
+ * The deepest band a viewport bottom at `depth` px has shown: pixels `[0, depth)` were visible, so a
+ * depth of exactly 16 px reached band 0 only.
+ */
+export function depthBand(depth: number, documentHeight: number): number {
+  const d = Math.min(depth, documentHeight)
+  return d <= 0 ? 0 : cellY(d - 1)
+}
+
+/** The offset cell of a share `0..1` of an element's width or height. */
+export function offsetCell(share: number | undefined): number {
+  if (share === undefined || !Number.isFinite(share)) return NO_OFFSET
+  return Math.min(ELEMENT_OFFSET_CELLS - 1, Math.max(0, Math.floor(share * ELEMENT_OFFSET_CELLS)))
 }
 
 /** Start of the UTC hour of `ts` (ms), in seconds: the time bucket of the cells. */

@@ -1,10 +1,15 @@
-import type { HeatmapQueries } from '@hm/actors'
+import { type HeatmapQueries, PAGE_ACTOR, pageActorKey } from '@hm/actors'
 import type { RuntimeHost, Transport } from '@hm/runtime'
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify'
 import type pg from 'pg'
+import { Registry } from 'prom-client'
 import { type ErrorBody, GatewayError } from './errors.ts'
+import type { IngestSettings } from './ingest/steps.ts'
 import ingest from './plugins/ingest.ts'
+import live from './plugins/live.ts'
+import metrics from './plugins/metrics.ts'
 import query from './plugins/query.ts'
+import sdkAssets from './plugins/sdk-assets.ts'
 import type { Cache } from './stores/cache.ts'
 
 export interface AppOptions {
@@ -15,6 +20,12 @@ export interface AppOptions {
   cache: Cache
   shardCount: number
   logLevel: string
+  /** The platform's one metrics registry, served at `/metrics`; a fresh one when not given. */
+  registry?: Registry
+  /** Ingest rate limits and attribution; defaults as in `config.ts`. */
+  ingest?: Partial<Omit<IngestSettings, 'maxBodyBytes'>>
+  /** Reverse proxies whose X-Forwarded-For is trusted for the client address (0: none). */
+  trustProxyHops?: number
   /** Registers more plugins (the demo site, the console) inside the same app. */
   extend?: (app: FastifyInstance) => Promise<void>
 }
@@ -59,7 +70,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Ingestion is the hot path: a log line per request would cost more than the request.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // proxy-addr's "n hops" rule (the typings take no number): hop 0 is the socket's own peer.
+    trustProxy: (_address: string, hop: number) => hop < (options.trustProxyHops ?? 0),
   })
+  const registry = options.registry ?? new Registry()
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const { status, body, retryAfter } = toErrorBody(err, req.url)
@@ -80,8 +94,31 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     pool: options.pool,
     cache: options.cache,
     shardCount: options.shardCount,
+    registry,
+    settings: {
+      maxBodyBytes: INGEST_BODY_LIMIT,
+      rateLimitWindowMs: 60_000,
+      rateLimitPerIp: 1200,
+      rateLimitPerSite: 60_000,
+      countryHeader: undefined,
+      ...options.ingest,
+    },
   })
-  await app.register(query, { queries: options.queries, pool: options.pool, cache: options.cache })
+  await app.register(metrics, { registry })
+  await app.register(query, {
+    queries: options.queries,
+    pool: options.pool,
+    cache: options.cache,
+    // Live answers: the page actor's not-yet-flushed cells are merged into what ClickHouse holds.
+    pending: (siteId, page, request) => options.runtime.ask(PAGE_ACTOR, pageActorKey(siteId, page), request),
+  })
+  await app.register(live, {
+    pool: options.pool,
+    cache: options.cache,
+    watch: (topic, listener) => options.runtime.watch(topic, listener),
+  })
   if (options.extend !== undefined) await options.extend(app)
+  // After `extend`: the demo site, when on, already serves the capture script.
+  await app.register(sdkAssets, { capture: !app.hasRoute({ method: 'GET', url: '/sdk/hm.js' }) })
   return app
 }

@@ -11,12 +11,18 @@ export const gatewayErrors = {
   HM_ERR_INGEST_ORIGIN_DENIED: { status: 403, message: 'the Origin is not allowed for this website' },
   HM_ERR_INGEST_BUSY: { status: 429, message: 'the platform is holding as much unprocessed data as it may' },
   HM_ERR_INGEST_UNSUPPORTED_TYPE: { status: 415, message: 'send application/json or text/plain' },
+  HM_ERR_INGEST_NO_SITE_KEY: { status: 401, message: "send the website's site key as siteKey" },
+  HM_ERR_INGEST_RATE_LIMITED: { status: 429, message: 'over the request limit of this client or website' },
   // Authentication
   HM_ERR_AUTH_MISSING: { status: 401, message: 'send Authorization: Bearer <api key>' },
   HM_ERR_AUTH_BAD_KEY: { status: 401, message: 'the API key is unknown or revoked' },
   // Queries
   HM_ERR_QUERY_BAD_PARAM: { status: 400, message: 'a query parameter is invalid' },
   HM_ERR_QUERY_NOT_FOUND: { status: 404, message: 'no such website in your organisation' },
+  HM_ERR_QUERY_BAD_RANGE: { status: 400, message: 'the date range is inverted or too long' },
+  HM_ERR_QUERY_BAD_RESOLUTION: { status: 400, message: 'the resolution or image size is out of bounds' },
+  HM_ERR_QUERY_UNKNOWN_PAGE: { status: 404, message: 'this website has recorded nothing for the page' },
+  HM_ERR_QUERY_UNKNOWN_SESSION: { status: 404, message: 'this website has no such session' },
   // General
   HM_ERR_NOT_FOUND: { status: 404, message: 'no such route' },
   HM_ERR_INTERNAL: { status: 500, message: 'internal error' },

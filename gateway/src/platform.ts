@@ -7,13 +7,15 @@ import {
   migrateClickHouse,
   openClickHouse,
 } from '@hm/actors'
-import { InProcessTransport, RuntimeHost } from '@hm/runtime'
+import { ClickHouseRuntimeStore, InProcessTransport, RuntimeHost } from '@hm/runtime'
 import type { FastifyInstance } from 'fastify'
+import { collectDefaultMetrics, Registry } from 'prom-client'
 import { type DemoCredentials, ensureDemo } from './accounts/demo.ts'
 import { buildApp } from './app.ts'
 import { type Config, ConfigError } from './config.ts'
 import { startTraffic } from './demo/traffic.ts'
 import demoSite from './plugins/demo-site.ts'
+import { registerRuntimeMetrics } from './runtime-metrics.ts'
 import { openCache } from './stores/cache.ts'
 import { migratePostgres } from './stores/pg-migrations.ts'
 import { openPostgres } from './stores/postgres.ts'
@@ -72,10 +74,16 @@ export async function startPlatform(config: Config): Promise<Platform> {
     closers.push(() => transport.close())
 
     const demo = config.HM_DEMO ? await ensureDemo(postgres.pool, dataDir) : undefined
+    // The one metrics registry of this process, served at /metrics: every part registers on it.
+    const registry = new Registry()
+    collectDefaultMetrics({ register: registry })
     let app: FastifyInstance | undefined
+    const runtimeStore = new ClickHouseRuntimeStore(clickhouse, db)
+    await runtimeStore.migrate()
     const runtime = new RuntimeHost({
       transport,
       sink: new ClickHouseSink(clickhouse, db),
+      store: runtimeStore,
       workerFile: actorsWorkerFile,
       shardCount: config.HM_SHARDS,
       threads: config.HM_THREADS,
@@ -91,10 +99,19 @@ export async function startPlatform(config: Config): Promise<Platform> {
       cache,
       shardCount: config.HM_SHARDS,
       logLevel: config.HM_LOG_LEVEL,
+      registry,
+      ingest: {
+        rateLimitWindowMs: config.HM_RATE_LIMIT_WINDOW_S * 1000,
+        rateLimitPerIp: config.HM_RATE_LIMIT_PER_IP,
+        rateLimitPerSite: config.HM_RATE_LIMIT_PER_SITE,
+        countryHeader: config.HM_COUNTRY_HEADER?.toLowerCase(),
+      },
+      trustProxyHops: config.HM_TRUST_PROXY_HOPS,
       extend: async (a) => {
         if (demo !== undefined) await a.register(demoSite, { siteKey: demo.siteKey })
       },
     })
+    registerRuntimeMetrics(registry, runtime)
     await runtime.start()
     closers.push(() => runtime.stop())
     const started = app

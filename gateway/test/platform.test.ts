@@ -65,6 +65,21 @@ describe('the embedded platform, end to end', () => {
     assert.deepEqual(blogMap.cells, [[1, 0, 25]])
   })
 
+  test('/metrics shows the actor runtime per actor type', async () => {
+    const { siteKey } = platform.demo!
+    const r = await post(platform.url, batch(siteKey, [click('https://shop.example/metrics', 5, 5)]))
+    assert.equal(r.status, 202)
+    await platform.runtime.flushNow()
+    const text = await waitFor(
+      async () => (await fetch(`${platform.url}/metrics`)).text(),
+      (t) => /hm_runtime_turns_total\{type="page"\} [1-9]/.test(t),
+    )
+    assert.match(text, /# TYPE hm_runtime_handler_seconds histogram/)
+    assert.match(text, /hm_runtime_handler_seconds_bucket\{le="\+Inf",type="page"\} \d+/)
+    assert.match(text, /hm_runtime_active_actors\{type="page"\} [1-9]/)
+    assert.match(text, /hm_runtime_mailbox_depth \d+/)
+  })
+
   test('a batch sent twice with the same id is counted once', async () => {
     const { siteKey, siteId, apiKey } = platform.demo!
     const b = batch(

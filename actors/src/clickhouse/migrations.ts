@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
+import { DEFAULT_RETENTION_DAYS } from './retention.ts'
 
 interface Migration {
   version: number
@@ -36,10 +37,164 @@ const migrations: Migration[] = [
       ORDER BY shard`,
     ],
   },
+  {
+    version: 2,
+    name: 'device and country on cells; events, sessions, element clicks, scroll depth; per-site retention',
+    statements: (db) => {
+      // Rows carry their site's retention when written; `setSiteRetention` rewrites it for older rows.
+      const retention = `retention_days UInt16 DEFAULT ${DEFAULT_RETENTION_DAYS}`
+      return [
+        // New key columns must be added without a default to join the sorting (and so summing) key.
+        `ALTER TABLE ${db}.heatmap_cells
+          ADD COLUMN device LowCardinality(String),
+          ADD COLUMN country LowCardinality(String),
+          MODIFY ORDER BY (site_id, page, type, viewport, hour, cell_x, cell_y, device, country)`,
+        `ALTER TABLE ${db}.heatmap_cells ADD COLUMN ${retention}`,
+        `ALTER TABLE ${db}.heatmap_cells MODIFY TTL hour + toIntervalDay(retention_days)`,
+        // Raw events after the privacy rules. Ordered like the cells so a page's events are one range;
+        // one session's timeline is found through the bloom filter on session_id.
+        `CREATE TABLE IF NOT EXISTS ${db}.events (
+          site_id String,
+          ts DateTime64(3, 'UTC'),
+          session_id String,
+          visitor_id String,
+          type LowCardinality(String),
+          page String,
+          viewport LowCardinality(String),
+          device LowCardinality(String),
+          country LowCardinality(String),
+          x UInt32,
+          y UInt32,
+          vw UInt16,
+          vh UInt16,
+          dw UInt32,
+          dh UInt32,
+          selector String,
+          value UInt64,
+          referrer String,
+          ${retention},
+          INDEX session_idx session_id TYPE bloom_filter(0.01) GRANULARITY 1
+        ) ENGINE = MergeTree
+        PARTITION BY toYYYYMM(ts)
+        ORDER BY (site_id, page, type, ts)
+        TTL toDateTime(ts) + toIntervalDay(retention_days)`,
+        // One row per summary written; the highest version of a session is the current one.
+        `CREATE TABLE IF NOT EXISTS ${db}.sessions (
+          site_id String,
+          session_id String,
+          visitor_id String,
+          started_at DateTime64(3, 'UTC'),
+          last_event_at DateTime64(3, 'UTC'),
+          duration_ms UInt64,
+          pageviews UInt32,
+          clicks UInt32,
+          rage UInt32,
+          rage_clicks UInt32,
+          dead UInt32,
+          events UInt32,
+          entry_page String,
+          exit_page String,
+          referrer String,
+          device LowCardinality(String),
+          browser LowCardinality(String),
+          os LowCardinality(String),
+          country LowCardinality(String),
+          viewport LowCardinality(String),
+          pages Array(String),
+          page_entered_at Array(DateTime64(3, 'UTC')),
+          page_dwell_ms Array(UInt64),
+          page_max_scroll Array(UInt32),
+          page_height Array(UInt32),
+          ended UInt8,
+          version UInt64,
+          ${retention}
+        ) ENGINE = ReplacingMergeTree(version)
+        PARTITION BY toYYYYMM(started_at)
+        ORDER BY (site_id, session_id)
+        TTL toDateTime(started_at) + toIntervalDay(retention_days)`,
+        `CREATE TABLE IF NOT EXISTS ${db}.element_clicks (
+          site_id String,
+          page String,
+          selector String,
+          viewport LowCardinality(String),
+          device LowCardinality(String),
+          country LowCardinality(String),
+          hour DateTime('UTC'),
+          off_x UInt8,
+          off_y UInt8,
+          clicks UInt64,
+          rage UInt64,
+          rage_clicks UInt64,
+          dead UInt64,
+          ${retention}
+        ) ENGINE = SummingMergeTree((clicks, rage, rage_clicks, dead))
+        PARTITION BY toYYYYMM(hour)
+        ORDER BY (site_id, page, selector, viewport, device, country, hour, off_x, off_y)
+        TTL hour + toIntervalDay(retention_days)`,
+        // Starts and ends of the page views' depth segments (see ScrollRow): views reaching band y are
+        // sum(starts) over bands <= y minus sum(ends) over bands < y. views and fold_sum sit on band 0.
+        `CREATE TABLE IF NOT EXISTS ${db}.scroll_depth (
+          site_id String,
+          page String,
+          viewport LowCardinality(String),
+          device LowCardinality(String),
+          country LowCardinality(String),
+          hour DateTime('UTC'),
+          band UInt32,
+          starts UInt64,
+          ends UInt64,
+          views UInt64,
+          fold_sum UInt64,
+          ${retention}
+        ) ENGINE = SummingMergeTree((starts, ends, views, fold_sum))
+        PARTITION BY toYYYYMM(hour)
+        ORDER BY (site_id, page, viewport, device, country, hour, band)
+        TTL hour + toIntervalDay(retention_days)`,
+      ]
+    },
+  },
+  {
+    version: 3,
+    name: 'daily rollup of heatmap cells',
+    // A busy page hits most of its cells every hour, so hourly rows barely shrink a month of clicks; a
+    // day's rows do. Long ranges read whole days here and only their ragged ends from heatmap_cells.
+    statements: (db) => [
+      `CREATE TABLE IF NOT EXISTS ${db}.heatmap_cells_daily (
+        site_id String,
+        page String,
+        type LowCardinality(String),
+        viewport LowCardinality(String),
+        device LowCardinality(String),
+        country LowCardinality(String),
+        day Date,
+        cell_x UInt16,
+        cell_y UInt32,
+        count UInt64,
+        retention_days UInt16 DEFAULT ${DEFAULT_RETENTION_DAYS}
+      ) ENGINE = SummingMergeTree(count)
+      PARTITION BY toYYYYMM(day)
+      ORDER BY (site_id, page, type, day, viewport, device, country, cell_x, cell_y)
+      TTL day + toIntervalDay(retention_days)`,
+      // Migrations run before the runtime writes, so the backfill and the view cannot overlap.
+      `INSERT INTO ${db}.heatmap_cells_daily
+        SELECT site_id, page, type, viewport, device, country, toDate(hour), cell_x, cell_y, count, retention_days
+        FROM ${db}.heatmap_cells`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.heatmap_cells_daily_mv TO ${db}.heatmap_cells_daily AS
+        SELECT site_id, page, type, viewport, device, country, toDate(hour) AS day, cell_x, cell_y, count, retention_days
+        FROM ${db}.heatmap_cells`,
+    ],
+  },
 ]
 
-/** Applies the migrations not yet recorded in `<db>.schema_migrations`, in order. Safe to run at every start. */
-export async function migrateClickHouse(client: ClickHouseClient, db: string): Promise<number[]> {
+/**
+ * Applies the migrations not yet recorded in `<db>.schema_migrations`, in order (up to `upTo`, all by
+ * default; tests of an upgrade stop early). Safe to run at every start.
+ */
+export async function migrateClickHouse(
+  client: ClickHouseClient,
+  db: string,
+  options: { upTo?: number } = {},
+): Promise<number[]> {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(db)) throw new Error(`bad ClickHouse database name: ${db}`)
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` })
   await client.command({
@@ -54,7 +209,7 @@ export async function migrateClickHouse(client: ClickHouseClient, db: string): P
   const done = new Set((await rs.json<{ version: number }>()).map((r) => Number(r.version)))
   const applied: number[] = []
   for (const m of migrations) {
-    if (done.has(m.version)) continue
+    if (done.has(m.version) || m.version > (options.upTo ?? Number.POSITIVE_INFINITY)) continue
     for (const query of m.statements(db)) await client.command({ query })
     await client.insert({
       table: `${db}.schema_migrations`,

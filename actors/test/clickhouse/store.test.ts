@@ -4,14 +4,20 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { shardId, streamSeq } from '@hm/runtime'
+import { type FlushBatch, shardId, streamSeq } from '@hm/runtime'
 import {
   type CellRow,
   ClickHouseSink,
   HeatmapQueries,
+  hourOf,
   migrateClickHouse,
   openClickHouse,
   PAGE_ACTOR,
+  type PageRecord,
+  SESSION_ACTOR,
+  type SessionRecord,
+  SinkBackoffError,
+  setSiteRetention,
 } from '../../src/index.ts'
 
 let dir: string
@@ -27,23 +33,83 @@ after(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
+const cell = (
+  site: string,
+  page: string,
+  type: CellRow[2],
+  vc: CellRow[3],
+  hour: number,
+  x: number,
+  y: number,
+  n: number,
+  device = '',
+  country = '',
+): PageRecord => ['c', [site, page, type, vc, device, country, hour, x, y, n]]
+
+async function count(table: string, where = '1'): Promise<number> {
+  const rs = await client.query({
+    query: `SELECT count() FROM ${db}.${table} WHERE ${where}`,
+    format: 'JSONCompactEachRow',
+  })
+  return Number((await rs.json<[string]>())[0]![0])
+}
+
 describe('ClickHouse store on chDB', () => {
-  test('migrations apply once and are recorded', async () => {
-    assert.deepEqual(await migrateClickHouse(client, db), [1])
+  test('migrations apply once, in order, and upgrade a version 1 table with its rows', async () => {
+    assert.deepEqual(await migrateClickHouse(client, db, { upTo: 1 }), [1])
+    const hour = Date.UTC(2026, 10, 26, 10) / 1000
+    // A row written by the version 1 schema (no device, country or retention).
+    await client.insert({
+      table: `${db}.heatmap_cells`,
+      values: [['s0', '/', 'click', 'desktop', hour, 1, 2, 5]],
+      format: 'JSONCompactEachRow',
+    })
+    assert.deepEqual(await migrateClickHouse(client, db), [2, 3])
     assert.deepEqual(await migrateClickHouse(client, db), [])
+    const q = new HeatmapQueries(client, db)
+    const old = await q.heatmap({
+      siteId: 's0',
+      page: '/',
+      type: 'click',
+      from: hour * 1000,
+      to: hour * 1000 + 1,
+    })
+    assert.deepEqual(old.cells, [[1, 2, 5]])
+    // The daily rollup was filled from the old rows: a range of whole days (read from it) sees them too.
+    const week = { from: Date.UTC(2026, 10, 20), to: Date.UTC(2026, 10, 27) }
+    assert.deepEqual((await q.heatmap({ siteId: 's0', page: '/', type: 'click', ...week })).cells, [
+      [1, 2, 5],
+    ])
+    // Old rows count as "unknown" device and country; a new row of the same cell adds up with them.
+    const sink = new ClickHouseSink(client, db)
+    await sink.write([
+      {
+        shard: shardId(0),
+        upTo: streamSeq(1),
+        drained: { [PAGE_ACTOR]: [cell('s0', '/', 'click', 'desktop', hour, 1, 2, 1)] },
+      },
+    ])
+    await client.command({ query: `OPTIMIZE TABLE ${db}.heatmap_cells FINAL` })
+    assert.equal(await count('heatmap_cells', "site_id = 's0'"), 1, 'summed into one row')
+    const rs = await client.query({
+      query: `SELECT SUM(count), any(device), any(retention_days) FROM ${db}.heatmap_cells WHERE site_id = 's0'`,
+      format: 'JSONCompactEachRow',
+    })
+    const [sum, device, retention] = (await rs.json<[string | number, string, number]>())[0]!
+    assert.deepEqual([Number(sum), device, retention], [6, '', 395])
   })
 
   test('the sink stores cells and positions; queries sum them per cell and range', async () => {
     const sink = new ClickHouseSink(client, db)
     const hour = Date.UTC(2026, 10, 26, 10) / 1000
-    const rows: CellRow[] = [
-      ['s1', '/', 'click', 'desktop', hour, 10, 5, 3],
-      ['s1', '/', 'click', 'desktop', hour, 10, 5, 2],
-      ['s1', '/', 'click', 'mobile', hour, 1, 1, 4],
-      ['s1', '/', 'click', 'desktop', hour + 7200, 10, 5, 100],
-      ['s1', '/other', 'click', 'desktop', hour, 10, 5, 50],
-      ['s2', '/', 'click', 'desktop', hour, 10, 5, 70],
-      ['s1', '/', 'pageview', 'desktop', hour, 0, 0, 9],
+    const rows: PageRecord[] = [
+      cell('s1', '/', 'click', 'desktop', hour, 10, 5, 3),
+      cell('s1', '/', 'click', 'desktop', hour, 10, 5, 2),
+      cell('s1', '/', 'click', 'mobile', hour, 1, 1, 4),
+      cell('s1', '/', 'click', 'desktop', hour + 7200, 10, 5, 100),
+      cell('s1', '/other', 'click', 'desktop', hour, 10, 5, 50),
+      cell('s2', '/', 'click', 'desktop', hour, 10, 5, 70),
+      cell('s1', '/', 'pageview', 'desktop', hour, 0, 0, 9),
     ]
     await sink.write([
       { shard: shardId(1), upTo: streamSeq(10), drained: { [PAGE_ACTOR]: rows.slice(0, 3) } },
@@ -53,6 +119,7 @@ describe('ClickHouse store on chDB', () => {
     assert.deepEqual(
       [...(await sink.positions())].sort((a, b) => a[0] - b[0]),
       [
+        [0, 1],
         [1, 15],
         [2, 12],
       ],
@@ -71,10 +138,111 @@ describe('ClickHouse store on chDB', () => {
       [1, 1, 4],
       [10, 5, 5],
     ])
-    const desktop = await q.heatmap({ ...base, viewport: 'desktop' })
-    assert.deepEqual(desktop.cells, [[10, 5, 5]])
-    const wide = await q.heatmap({ ...base, to: base.to + 3 * 3_600_000 })
-    assert.equal(wide.total, 109)
+    assert.deepEqual((await q.heatmap({ ...base, viewport: 'desktop' })).cells, [[10, 5, 5]])
+    assert.equal((await q.heatmap({ ...base, to: base.to + 3 * 3_600_000 })).total, 109)
     assert.deepEqual(await q.pages('s1', base.from, base.to), [{ page: '/', views: 9 }])
+  })
+
+  test('a failed flush is retried with backoff; tables written before the failure are not written twice', async () => {
+    let now = 1_000_000
+    const sink = new ClickHouseSink(client, db, { now: () => now, backoffMs: 500 })
+    const hour = hourOf(Date.UTC(2026, 10, 25, 8))
+    const session: SessionRecord[] = [
+      [
+        'ev',
+        [
+          's3',
+          hour * 1000,
+          'x',
+          'v',
+          'click',
+          '/',
+          'desktop',
+          '',
+          '',
+          1,
+          1,
+          1280,
+          800,
+          1280,
+          3000,
+          '',
+          0,
+          '',
+        ],
+      ],
+    ]
+    const batch: FlushBatch = {
+      shard: shardId(5),
+      upTo: streamSeq(40),
+      drained: {
+        [PAGE_ACTOR]: [cell('s3', '/', 'click', 'desktop', hour, 3, 3, 7)],
+        [SESSION_ACTOR]: session,
+      },
+    }
+    // The events table is away: the cells go in, the events insert fails.
+    await client.command({ query: `RENAME TABLE ${db}.events TO ${db}.events_away` })
+    await assert.rejects(sink.write([batch]))
+    assert.equal(sink.failuresInARow, 1)
+    await client.command({ query: `RENAME TABLE ${db}.events_away TO ${db}.events` })
+    now += 100
+    await assert.rejects(sink.write([batch]), SinkBackoffError, 'inside the backoff window: not even tried')
+    now += 500
+    // The host offers the same batch again, now with a newer one (new batch objects, same drained records).
+    const later: FlushBatch = {
+      shard: shardId(5),
+      upTo: streamSeq(41),
+      drained: { [PAGE_ACTOR]: [cell('s3', '/', 'click', 'desktop', hour, 3, 3, 1)] },
+    }
+    await sink.write([{ ...batch }, later])
+    assert.equal(sink.failuresInARow, 0)
+    const q = new HeatmapQueries(client, db)
+    const h = await q.heatmap({
+      siteId: 's3',
+      page: '/',
+      type: 'click',
+      from: hour * 1000,
+      to: hour * 1000 + 1,
+    })
+    assert.deepEqual(h.cells, [[3, 3, 8]], '7 once, plus 1')
+    assert.equal(await count('events', "site_id = 's3'"), 1)
+    assert.equal((await sink.positions()).get(shardId(5)), 41)
+  })
+
+  test('rows expire by their site retention; changing a site retention applies to stored rows', async () => {
+    const days = 86_400_000
+    const oldHour = hourOf(Date.now() - 60 * days)
+    const sink = new ClickHouseSink(client, db, { retentionDays: (site) => (site === 'short' ? 30 : 395) })
+    const drained = {
+      [PAGE_ACTOR]: [
+        cell('short', '/', 'click', 'desktop', oldHour, 1, 1, 1),
+        cell('long', '/', 'click', 'desktop', oldHour, 1, 1, 1),
+      ],
+      [SESSION_ACTOR]: [
+        [
+          'ev',
+          ['short', oldHour * 1000, 'x', 'v', 'click', '/', 'desktop', '', '', 1, 1, 1, 1, 1, 1, '', 0, ''],
+        ],
+        [
+          'ev',
+          ['long', oldHour * 1000, 'x', 'v', 'click', '/', 'desktop', '', '', 1, 1, 1, 1, 1, 1, '', 0, ''],
+        ],
+      ] as SessionRecord[],
+    }
+    await sink.write([{ shard: shardId(9), upTo: streamSeq(1), drained }])
+    for (const t of ['heatmap_cells', 'events'])
+      await client.command({ query: `OPTIMIZE TABLE ${db}.${t} FINAL` })
+    assert.equal(
+      await count('heatmap_cells', "site_id = 'short'"),
+      0,
+      '60-day-old cells of a 30-day site are gone',
+    )
+    assert.equal(await count('events', "site_id = 'short'"), 0)
+    assert.equal(await count('heatmap_cells', "site_id = 'long'"), 1)
+    await setSiteRetention(client, db, 'long', 30)
+    for (const t of ['heatmap_cells', 'events'])
+      await client.command({ query: `OPTIMIZE TABLE ${db}.${t} FINAL` })
+    assert.equal(await count('heatmap_cells', "site_id = 'long'"), 0)
+    assert.equal(await count('events', "site_id = 'long'"), 0)
   })
 })

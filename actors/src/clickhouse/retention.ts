@@ -1,0 +1,45 @@
+import type { ClickHouseClient } from '@clickhouse/client'
+
+/** What a site's data is kept for unless it says otherwise: 13 months, so a year can be compared with the last. */
+export const DEFAULT_RETENTION_DAYS = 395
+export const MAX_RETENTION_DAYS = 3650
+
+/** The retention of a site's data in days, as known where rows are written (the sink). */
+export type RetentionPolicy = (siteId: string) => number
+
+/** The tables whose rows carry `retention_days` and expire by `TTL <time> + retention_days`. */
+export const RETAINED_TABLES = [
+  'heatmap_cells',
+  'heatmap_cells_daily',
+  'events',
+  'sessions',
+  'element_clicks',
+  'scroll_depth',
+] as const
+
+export function checkRetentionDays(days: number): number {
+  if (!Number.isInteger(days) || days < 1 || days > MAX_RETENTION_DAYS)
+    throw new RangeError(`retention days must be an integer in 1..${MAX_RETENTION_DAYS}, got ${days}`)
+  return days
+}
+
+/**
+ * Changes the retention of a site's stored rows: every row carries its site's retention (new rows get it
+ * from the sink's `RetentionPolicy`), so a change is one mutation per table, after which ClickHouse
+ * recomputes the TTL of the rewritten parts and drops what has expired at its next merge.
+ */
+export async function setSiteRetention(
+  client: ClickHouseClient,
+  db: string,
+  siteId: string,
+  days: number,
+): Promise<void> {
+  checkRetentionDays(days)
+  for (const table of RETAINED_TABLES) {
+    await client.command({
+      query: `ALTER TABLE ${db}.${table} UPDATE retention_days = {days:UInt16} WHERE site_id = {site:String}`,
+      query_params: { days, site: siteId },
+      clickhouse_settings: { mutations_sync: '1' },
+    })
+  }
+}

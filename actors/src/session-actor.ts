@@ -1,0 +1,422 @@
+import { type ActorContext, type ActorKey, defineActor } from '@hm/runtime'
+import { depthBand, hourOf, type ViewportClass, viewportClass } from './grid.ts'
+import type { PageEvent } from './page-actor.ts'
+import type { EventRow, SessionRecord, SessionRow } from './session-records.ts'
+
+/** An event as the session actor gets it: URL dropped, the normalised page kept. */
+export type SessionEvent = PageEvent & { page: string }
+
+export interface SessionMessage {
+  visitorId: string
+  device?: string
+  browser?: string
+  os?: string
+  country?: string
+  events: SessionEvent[]
+}
+
+/** Sent by the actor to itself (timer or reminder): check whether the session has gone idle. */
+export interface SessionTick {
+  tick: 'idle'
+}
+
+type Msg = SessionMessage | SessionTick
+
+export interface PageView {
+  page: string
+  /** Ordinal of the view in the session (views past `MAX_VIEWS` are forgotten, ordinals go on). */
+  no: number
+  start: number
+  last: number
+  /** Deepest viewport bottom reached, px, and the document height then. */
+  depth: number
+  height: number
+  viewport: ViewportClass
+  /** Whether a page view event opened it (otherwise a scroll of a page whose view was not seen). */
+  seen: boolean
+}
+
+/** One interaction for cursor replay: ts (ms), type, x, y (document px), view ordinal. */
+export type TimelineEntry = [number, string, number, number, number]
+
+export interface SessionState {
+  siteId: string
+  sessionId: string
+  visitorId: string
+  device: string
+  browser: string
+  os: string
+  country: string
+  referrer: string
+  viewport: string
+  startedAt: number
+  lastTs: number
+  /** Runtime time of the last message: idleness is measured on the runtime's clock, not the browser's. */
+  lastSeenAt: number
+  entryPage: string
+  views: PageView[]
+  viewCount: number
+  pageviews: number
+  clicks: number
+  rage: number
+  rageClicks: number
+  dead: number
+  events: number
+  timeline: TimelineEntry[]
+  timelineDropped: number
+  ended: boolean
+  summaryDirty: boolean
+  summaryAt: number
+  /** When the persisted end reminder is set for. */
+  reminderAt: number
+  /** Records not drained yet; not part of the snapshot (drain owns their durability). */
+  outbox: SessionRecord[]
+}
+
+export const SESSION_ACTOR = 'session'
+/** A session ends after this long without an event. */
+export const SESSION_IDLE_MS = 30 * 60_000
+/**
+ * Live sessions write a provisional summary at most this often (the sessions list lags a live session by
+ * up to this much; one row per live session per interval is what it costs); the final one at the end.
+ */
+export const SESSION_SUMMARY_EVERY_MS = 10_000
+/** The persisted reminder (which survives passivation and restarts) trails the timer by this much. */
+const REMINDER_SLACK_MS = 5 * 60_000
+export const MAX_VIEWS = 200
+export const MAX_TIMELINE = 2000
+/** How far back an event of a page looks for its page view (tabs interleave). */
+const VIEW_LOOKBACK = 8
+
+export function sessionActorKey(siteId: string, sessionId: string): string {
+  return `${siteId} ${sessionId}`
+}
+
+/** The live topic of a site's activity (`SiteActivity` per batch), published only while watched. */
+export function siteTopic(siteId: string): string {
+  return `hm.live.site.${siteId}`
+}
+
+/** What a session publishes on its site's topic for each batch, while someone watches the site. */
+export interface SiteActivity {
+  sessionId: string
+  events: number
+  /** Runtime time, ms. */
+  at: number
+}
+
+function fresh(key: ActorKey): SessionState {
+  const i = key.indexOf(' ')
+  return {
+    siteId: key.slice(0, i),
+    sessionId: key.slice(i + 1),
+    visitorId: '',
+    device: '',
+    browser: '',
+    os: '',
+    country: '',
+    referrer: '',
+    viewport: '',
+    startedAt: 0,
+    lastTs: 0,
+    lastSeenAt: 0,
+    entryPage: '',
+    views: [],
+    viewCount: 0,
+    pageviews: 0,
+    clicks: 0,
+    rage: 0,
+    rageClicks: 0,
+    dead: 0,
+    events: 0,
+    timeline: [],
+    timelineDropped: 0,
+    ended: false,
+    summaryDirty: false,
+    summaryAt: 0,
+    reminderAt: 0,
+    outbox: [],
+  }
+}
+
+function scrollRow(s: SessionState, v: PageView, band: number, starts: number, ends: number, fold = 0): void {
+  const views = fold > 0 ? 1 : 0
+  s.outbox.push([
+    'sd',
+    [s.siteId, v.page, v.viewport, s.device, s.country, hourOf(v.start), band, starts, ends, views, fold],
+  ])
+}
+
+function openView(s: SessionState, e: SessionEvent, seen: boolean, depth: number): PageView {
+  const v: PageView = {
+    page: e.page,
+    no: s.viewCount++,
+    start: e.ts,
+    last: e.ts,
+    depth: Math.min(depth, e.dh),
+    height: e.dh,
+    viewport: viewportClass(e.vw),
+    seen,
+  }
+  if (s.entryPage === '') s.entryPage = e.page
+  s.views.push(v)
+  if (s.views.length > MAX_VIEWS) s.views.shift()
+  // The first segment of the chain, [0, band of the first depth], and the view itself with its fold.
+  const b = depthBand(v.depth, v.height)
+  if (b === 0) scrollRow(s, v, 0, 1, 1, Math.max(1, e.vh))
+  else {
+    scrollRow(s, v, 0, 1, 0, Math.max(1, e.vh))
+    scrollRow(s, v, b, 0, 1)
+  }
+  return v
+}
+
+function viewOf(s: SessionState, page: string): PageView | undefined {
+  for (let i = s.views.length - 1; i >= 0 && i >= s.views.length - VIEW_LOOKBACK; i--) {
+    if (s.views[i]!.page === page) return s.views[i]
+  }
+  return undefined
+}
+
+function deepen(s: SessionState, v: PageView, depth: number, height: number): void {
+  const before = depthBand(v.depth, v.height)
+  v.height = Math.max(v.height, height)
+  v.depth = Math.max(v.depth, Math.min(depth, height))
+  const after = depthBand(v.depth, v.height)
+  if (after <= before) return
+  if (after === before + 1) scrollRow(s, v, after, 1, 1)
+  else {
+    scrollRow(s, v, before + 1, 1, 0)
+    scrollRow(s, v, after, 0, 1)
+  }
+}
+
+function raw(s: SessionState, e: SessionEvent): EventRow {
+  let x = 0
+  let y = 0
+  let selector = ''
+  let value = 0
+  let referrer = ''
+  switch (e.type) {
+    case 'click':
+    case 'dead':
+      x = e.x
+      y = e.y
+      selector = e.selector ?? ''
+      break
+    case 'rage':
+      x = e.x
+      y = e.y
+      selector = e.selector ?? ''
+      value = e.count
+      break
+    case 'move':
+      x = e.x
+      y = e.y
+      value = e.rest
+      break
+    case 'scroll':
+      y = e.depth
+      value = e.depth
+      break
+    case 'attention':
+      y = e.band0 * 16
+      for (const ms of e.ms) value += ms
+      break
+    case 'pageview':
+      referrer = e.referrer ?? ''
+      break
+  }
+  return [
+    s.siteId,
+    e.ts,
+    s.sessionId,
+    s.visitorId,
+    e.type,
+    e.page,
+    viewportClass(e.vw),
+    s.device,
+    s.country,
+    x,
+    y,
+    e.vw,
+    e.vh,
+    e.dw,
+    e.dh,
+    selector,
+    value,
+    referrer,
+  ]
+}
+
+function applyEvent(s: SessionState, e: SessionEvent): void {
+  if (s.events === 0 || e.ts < s.startedAt) s.startedAt = e.ts
+  if (e.ts > s.lastTs) s.lastTs = e.ts
+  if (s.viewport === '') s.viewport = viewportClass(e.vw)
+  s.events++
+  let v: PageView
+  if (e.type === 'pageview') {
+    s.pageviews++
+    if (s.pageviews === 1 && s.referrer === '' && e.referrer) s.referrer = e.referrer
+    // What a view shows before any scroll: the first viewport.
+    v = openView(s, e, true, e.vh)
+  } else {
+    v = viewOf(s, e.page) ?? openView(s, e, false, e.type === 'scroll' ? e.depth : e.vh)
+    if (e.ts > v.last) v.last = e.ts
+  }
+  switch (e.type) {
+    case 'click':
+      s.clicks++
+      break
+    case 'rage':
+      s.rage++
+      s.rageClicks += e.count
+      break
+    case 'dead':
+      s.dead++
+      break
+    case 'scroll':
+      deepen(s, v, e.depth, e.dh)
+      break
+  }
+  if (e.type !== 'attention') {
+    const x = 'x' in e ? e.x : 0
+    const y = 'y' in e ? e.y : e.type === 'scroll' ? e.depth : 0
+    s.timeline.push([e.ts, e.type, x, y, v.no])
+    if (s.timeline.length > MAX_TIMELINE) {
+      // Drop the oldest half at once: amortised O(1), and the newest interactions are what live replay needs.
+      const drop = s.timeline.length - MAX_TIMELINE / 2
+      s.timeline.splice(0, drop)
+      s.timelineDropped += drop
+    }
+  }
+  s.outbox.push(['ev', raw(s, e)])
+}
+
+function armIdle(s: SessionState, ctx: ActorContext<Msg>): void {
+  ctx.setTimer('idle', SESSION_IDLE_MS, { tick: 'idle' })
+  // Timers die with the activation; the reminder is the persisted backstop. Moving it costs a write, so
+  // it is moved only when it would fire too early, at most once per REMINDER_SLACK_MS of activity.
+  if (s.reminderAt < s.lastSeenAt + SESSION_IDLE_MS) {
+    s.reminderAt = s.lastSeenAt + SESSION_IDLE_MS + REMINDER_SLACK_MS
+    ctx.setReminder('end', s.reminderAt, { tick: 'idle' })
+  }
+}
+
+/** The summary row of the session as it stands. */
+export function summaryRow(s: SessionState): SessionRow {
+  const views = s.views
+  const dwell = views.map((v, i) =>
+    Math.max(0, (i + 1 < views.length ? views[i + 1]!.start : v.last) - v.start),
+  )
+  return [
+    s.siteId,
+    s.sessionId,
+    s.visitorId,
+    s.startedAt,
+    s.lastTs,
+    Math.max(0, s.lastTs - s.startedAt),
+    s.pageviews,
+    s.clicks,
+    s.rage,
+    s.rageClicks,
+    s.dead,
+    s.events,
+    s.entryPage,
+    views.at(-1)?.page ?? '',
+    s.referrer,
+    s.device,
+    s.browser,
+    s.os,
+    s.country,
+    s.viewport,
+    views.map((v) => v.page),
+    views.map((v) => v.start),
+    dwell,
+    views.map((v) => v.depth),
+    views.map((v) => v.height),
+    s.ended ? 1 : 0,
+    // Grows with every event and once more at the end: the latest summary wins in ClickHouse.
+    s.events * 2 + (s.ended ? 1 : 0),
+  ]
+}
+
+export interface SessionAskTimeline {
+  kind: 'timeline'
+}
+
+/**
+ * One visitor session (key: site and session id). Keeps the pages visited with dwell time and deepest
+ * scroll, clicks, rage and dead clicks, device, browser, OS, country, referrer, entry and exit page, and a
+ * bounded timeline of interactions for cursor replay. Writes every event to the raw `events` table, the
+ * scroll-depth increments of its page views, and its summary: provisionally at most every 10 seconds while
+ * live, finally when 30 minutes pass without an event (a timer, backed by a persisted reminder), after
+ * which it passivates (the runtime drains it first). Events arriving after the end reopen it.
+ */
+export const sessionActor = defineActor<SessionState, Msg, SessionRecord>({
+  type: SESSION_ACTOR,
+  initial: (key) => fresh(key),
+  receive: (s, m, ctx) => {
+    if ('tick' in m) {
+      if (s.ended) {
+        ctx.passivate()
+        return s
+      }
+      const idle = ctx.now() - s.lastSeenAt
+      if (idle < SESSION_IDLE_MS) {
+        ctx.setTimer('idle', SESSION_IDLE_MS - idle, { tick: 'idle' })
+        return s
+      }
+      s.ended = true
+      s.summaryDirty = true
+      ctx.cancelTimer('idle')
+      ctx.cancelReminder('end')
+      s.reminderAt = 0
+      ctx.passivate()
+      return s
+    }
+    s.ended = false
+    s.lastSeenAt = ctx.now()
+    if (s.visitorId === '') s.visitorId = m.visitorId
+    if (s.device === '' && m.device) s.device = m.device
+    if (s.browser === '' && m.browser) s.browser = m.browser
+    if (s.os === '' && m.os) s.os = m.os
+    if (s.country === '' && m.country) s.country = m.country
+    for (const e of m.events) applyEvent(s, e)
+    s.summaryDirty = true
+    const topic = siteTopic(s.siteId)
+    if (ctx.watched(topic)) {
+      const activity: SiteActivity = { sessionId: s.sessionId, events: m.events.length, at: s.lastSeenAt }
+      ctx.publish(topic, activity)
+    }
+    armIdle(s, ctx)
+    return s
+  },
+  drain: (s, ctx) => {
+    const now = ctx.now()
+    if (
+      s.summaryDirty &&
+      s.events > 0 &&
+      (s.ended || s.summaryAt === 0 || now - s.summaryAt >= SESSION_SUMMARY_EVERY_MS)
+    ) {
+      s.outbox.push(['s', summaryRow(s)])
+      s.summaryDirty = false
+      s.summaryAt = now
+    }
+    if (s.outbox.length === 0) return []
+    const out = s.outbox
+    s.outbox = []
+    return out
+  },
+  ask: (s, request) => {
+    if ((request as SessionAskTimeline).kind !== 'timeline') return undefined
+    const pageOf = new Map(s.views.map((v) => [v.no, v.page]))
+    return {
+      summary: summaryRow(s),
+      timeline: s.timeline.map(([ts, type, x, y, no]) => [ts, type, x, y, pageOf.get(no) ?? '']),
+      timelineDropped: s.timelineDropped,
+    }
+  },
+  snapshot: ({ outbox: _outbox, ...durable }) => durable,
+  restore: (snap) => ({ ...(snap as Omit<SessionState, 'outbox'>), outbox: [] }),
+})

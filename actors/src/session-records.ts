@@ -1,0 +1,90 @@
+/**
+ * The rows a session actor drains, one tuple per row in the column order of its table (the sink inserts
+ * them with the column list, JSONCompactEachRow).
+ */
+
+/**
+ * A raw event of the `events` table: site, ts (ms), session, visitor, type, page, viewport, device,
+ * country, x, y, vw, vh, dw, dh, selector, value, referrer. `value` is the rest (move), the depth
+ * (scroll, also in y), the clicks of the burst (rage) or the visible ms summed over the bands (attention,
+ * whose first band's y is in y).
+ */
+export type EventRow = [
+  string,
+  number,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  string,
+  number,
+  string,
+]
+
+/**
+ * Scroll-depth increments of `scroll_depth`: site, page, viewport, device, country, hour (s) of the page
+ * view's start, band, starts, ends, views, fold_sum (px). Each page view is a chain of segments
+ * `[0, b0], [b0 + 1, b1], …` over the bands it reached: a segment adds a start at its first band and an
+ * end at its last, so the page views reaching band y are `Σ starts(≤ y) − Σ ends(< y)` — sums only, never
+ * a subtraction in storage, and a view counts once however many scroll events it sent.
+ */
+export type ScrollRow = [
+  string,
+  string,
+  string,
+  string,
+  string,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+]
+
+/**
+ * A session summary of `sessions` (ReplacingMergeTree by `version`): site, session, visitor, started_at,
+ * last_event_at, duration_ms, pageviews, clicks, rage, rage_clicks, dead, events, entry_page, exit_page,
+ * referrer, device, browser, os, country, viewport, pages, page_entered_at, page_dwell_ms,
+ * page_max_scroll, page_height, ended, version.
+ */
+export type SessionRow = [
+  string,
+  string,
+  string,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string[],
+  number[],
+  number[],
+  number[],
+  number[],
+  number,
+  number,
+]
+
+export type SessionRecord = ['ev', EventRow] | ['sd', ScrollRow] | ['s', SessionRow]
