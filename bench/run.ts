@@ -1,15 +1,27 @@
 /**
  * `npm run bench [part…]`: each measurement beside a baseline measured in the same run, with the ratio.
- * Parts: runtime, ingest, query, live (all by default).
+ * Parts: runtime, ingest, ingest-http, query, live (all by default).
  */
+import { spawn } from 'node:child_process'
 import { ingestBench } from './ingest.ts'
 import { queryBench } from './query.ts'
 import { liveBench } from './query-live.ts'
 import { runtimeBench } from './runtime.ts'
 
+/** A bench that is a script of its own (it runs its load generator in a separate process). */
+const script = (file: string) => (): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, new URL(file, import.meta.url).pathname], {
+      stdio: 'inherit',
+    })
+    child.once('error', reject)
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${file} exited ${code}`))))
+  })
+
 const parts: Record<string, () => Promise<void>> = {
   runtime: runtimeBench,
   ingest: ingestBench,
+  'ingest-http': script('./ingest-http.ts'),
   query: queryBench,
   live: liveBench,
 }
