@@ -4,7 +4,14 @@ export { ClickHouseRuntimeStore } from './clickhouse-store.ts'
 export { type Clock, systemClock } from './clock.ts'
 export { encodeEnvelopes } from './envelopes.ts'
 export { RuntimeError, type RuntimeErrorCode, runtimeErrors } from './errors.ts'
-export type { FlushBatch, FlushSink, RuntimeHostOptions, RuntimeMetrics, RuntimeStats } from './host/main.ts'
+export type {
+  FlushBatch,
+  FlushSink,
+  RuntimeHostOptions,
+  RuntimeMetrics,
+  RuntimeStats,
+  Watch,
+} from './host/main.ts'
 export { RuntimeHost } from './host/main.ts'
 export type { ActorInfo, DeadLetter, WorkerStats } from './host/types.ts'
 export { createWorkerHandler } from './host/worker.ts'

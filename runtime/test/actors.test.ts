@@ -256,7 +256,7 @@ describe('actor semantics', () => {
     await r.send('live', { add: 1 })
     await waitFor(async () => (await totalOf(r, 'live')) === 1)
     const stop = r.host.watch('probe/live', (p) => seen.push(p))
-    await new Promise((res) => setTimeout(res, 50))
+    await stop.ready
     await r.send('live', { add: 2 })
     await waitFor(() => seen.length === 1)
     assert.deepEqual(seen, [{ total: 3 }])

@@ -21,8 +21,14 @@ import { orgSite } from '../accounts/websites.ts'
 import { GatewayError } from '../errors.ts'
 import type { Cache } from '../stores/cache.ts'
 
-/** Subscribes to a live topic of the actor runtime (`RuntimeHost.watch`); returns the unsubscribe. */
-export type Watch = (topic: string, listener: (payload: unknown) => void) => () => void
+/**
+ * Subscribes to a live topic of the actor runtime (`RuntimeHost.watch`); returns the unsubscribe, whose
+ * `ready` resolves once every worker publishes to the topic.
+ */
+export type Watch = (
+  topic: string,
+  listener: (payload: unknown) => void,
+) => (() => void) & { ready: Promise<void> }
 
 export interface LiveOptions {
   pool: pg.Pool
@@ -120,7 +126,6 @@ const live: FastifyPluginAsync<LiveOptions> = async (app, opts) => {
 
   function startStreaming(socket: WebSocket, sub: Subscription, send: (m: LiveMessage) => void): void {
     const { siteId, page, type, viewport } = sub
-    send({ kind: 'hello', siteId, page, type, viewport: viewport ?? 'all' })
 
     // Deltas waiting for a slow socket, merged by cell.
     const held = new Map<number, [number, number, number]>()
@@ -157,6 +162,11 @@ const live: FastifyPluginAsync<LiveOptions> = async (app, opts) => {
       lastSeen.delete(a.sessionId)
       lastSeen.set(a.sessionId, t)
       recent.push([t, a.events])
+    })
+    // Hello only once every worker publishes to both topics: what is applied after it reaches the socket.
+    void Promise.all([stopPage.ready, stopSite.ready]).then(() => {
+      if (socket.readyState === socket.OPEN)
+        send({ kind: 'hello', siteId, page, type, viewport: viewport ?? 'all' })
     })
     const stats = setInterval(() => {
       const t = now()

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
 import { availableParallelism } from 'node:os'
-import { BroadcastChannel } from 'node:worker_threads'
 import * as Comlink from 'comlink'
 import { Packr } from 'msgpackr'
 import { Piscina } from 'piscina'
@@ -75,6 +74,9 @@ interface ResolvedOptions extends Required<Omit<RuntimeHostOptions, 'shards' | '
   workerFile: string
   store: RuntimeStore
 }
+
+/** Stops watching a live topic; `ready` resolves once every worker publishes to it. */
+export type Watch = (() => void) & { ready: Promise<void> }
 
 /** Per actor type, summed over the workers: what the Prometheus endpoint shows. */
 export interface RuntimeMetrics {
@@ -151,11 +153,11 @@ export class RuntimeHost {
   private readonly runs = new Map<ShardId, ShardRun>()
   private readonly loops: Promise<void>[] = []
   private readonly watchers = new Map<string, Set<(payload: unknown) => void>>()
-  private readonly channel: BroadcastChannel
-  private readonly channelName = `hm-rt-${randomUUID()}`
   private readonly reminders: ReminderSchedule
   private unwritten: Unwritten[] = []
   private readonly deadByType = new Map<string, number>()
+  /** Settles when the workers have the latest set of watched topics. */
+  private announced: Promise<void> = Promise.resolve()
   /** Dead letters not yet in the store. */
   private readonly deadLetterRecords: Array<DeadLetter & { at: number }> = []
   private readonly activeByShard = new Map<ShardId, number>()
@@ -200,11 +202,8 @@ export class RuntimeHost {
     this.slots = new Array<number | undefined>(threads).fill(undefined)
     // Every shard's pull waits on this one signal.
     setMaxListeners(this.options.shards.length + 10, this.abort.signal)
-    this.channel = new BroadcastChannel(this.channelName)
-    this.channel.unref()
     this.reminders = new ReminderSchedule((r) => this.fireReminder(r))
     const init: WorkerInit = {
-      channel: this.channelName,
       maxActors: this.options.maxActorsPerWorker,
       idleMs: this.options.idlePassivateMs,
     }
@@ -281,7 +280,6 @@ export class RuntimeHost {
     await this.flushing
     await this.flushNow()
     await this.pool.destroy()
-    this.channel.close()
     if (this.unwritten.length > 0) {
       this.options.onError(
         new Error(`${this.unwritten.length} flush batches not written; the transport will redeliver them`),
@@ -356,22 +354,25 @@ export class RuntimeHost {
 
   /**
    * Watches a live topic: actors publish to it only while someone watches (`ctx.watched`). Returns the
-   * function that stops watching.
+   * function that stops watching; its `ready` resolves once every worker knows of the topic, so what
+   * is applied from then on is published.
    */
-  watch(topic: string, listener: (payload: unknown) => void): () => void {
+  watch(topic: string, listener: (payload: unknown) => void): Watch {
     let set = this.watchers.get(topic)
+    let ready: Promise<void> = Promise.resolve()
     if (set === undefined) {
       set = new Set()
       this.watchers.set(topic, set)
-      this.announceTopics()
-    }
+      ready = this.announceTopics()
+    } else ready = this.announced
     set.add(listener)
-    return () => {
+    const stop = (): void => {
       const s = this.watchers.get(topic)
       if (s === undefined || !s.delete(listener) || s.size > 0) return
       this.watchers.delete(topic)
-      this.announceTopics()
+      void this.announceTopics()
     }
+    return Object.assign(stop, { ready })
   }
 
   /** Metrics per actor type over every worker (handler times are sampled turns). */
@@ -446,8 +447,15 @@ export class RuntimeHost {
     return id === undefined ? undefined : this.controls.get(id)
   }
 
-  private announceTopics(): void {
-    this.channel.postMessage({ topics: [...this.watchers.keys()] })
+  /** Tells every worker the watched topics; resolves when all have them. */
+  private announceTopics(): Promise<void> {
+    const topics = [...this.watchers.keys()]
+    this.announced = Promise.all(
+      [...this.controls.values()].map((c) =>
+        c.setWatched(topics).catch((e: unknown) => this.options.onError(e, 'announce watched topics')),
+      ),
+    ).then(() => {})
+    return this.announced
   }
 
   private onWorkerEvent(event: WorkerEvent): void {
@@ -467,7 +475,7 @@ export class RuntimeHost {
     const api: HostApi = { loadSnapshots: (refs) => this.loadSnapshots(refs) }
     Comlink.expose(api, asEndpoint(event.host))
     event.host.unref()
-    this.announceTopics()
+    void this.announceTopics()
   }
 
   /** Snapshots not yet written are served from the unwritten batches, so a replay never reads stale state. */

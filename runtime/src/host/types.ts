@@ -6,8 +6,6 @@ import type { ActorRef, ReminderRecord, SnapshotRecord } from '../store.ts'
 
 /** What every worker gets at start (Piscina `workerData`). */
 export interface WorkerInit {
-  /** BroadcastChannel on which the host announces watched topics. */
-  channel: string
   /** Most activations a worker keeps; past it the least recently used are passivated. */
   maxActors: number
   /** Activations idle this long are passivated. */
@@ -130,6 +128,8 @@ export interface WorkerStats {
 
 /** The control plane (comlink, main → worker). */
 export interface ControlApi {
+  /** The topics someone watches now (the whole set, replacing the previous one). */
+  setWatched(topics: string[]): void
   listActors(limit: number): ActorInfo[]
   inspect(type: string, key: string): { state: unknown } | undefined
   passivate(type: string, key: string): Promise<boolean>

@@ -1,4 +1,4 @@
-import { BroadcastChannel, isMainThread, MessageChannel, parentPort, threadId } from 'node:worker_threads'
+import { isMainThread, MessageChannel, parentPort, threadId } from 'node:worker_threads'
 import * as Comlink from 'comlink'
 import { workerData } from 'piscina'
 import type { ActorLogic } from '../actor.ts'
@@ -222,6 +222,9 @@ function passivateIdle(): void {
 }
 
 const controlApi: ControlApi = {
+  setWatched: (topics) => {
+    env.watched = new Set(topics)
+  },
   listActors: (limit) =>
     [...env.lru.values()].slice(-limit).map((a) => ({
       type: a.type,
@@ -268,12 +271,6 @@ function setUp(): void {
   if (isMainThread)
     throw new RuntimeError('RT_ERR_BAD_OPTION', 'createWorkerHandler runs in a worker thread only')
   init = workerData as WorkerInit
-  const watchChannel = new BroadcastChannel(init.channel)
-  watchChannel.unref()
-  watchChannel.onmessage = (event) => {
-    const { topics } = (event as unknown as { data: { topics: string[] } }).data
-    env.watched = new Set(topics)
-  }
   // Two comlink channels: the host calls the control plane here; this worker calls the host for snapshots.
   const control = new MessageChannel()
   const hostChannel = new MessageChannel()
