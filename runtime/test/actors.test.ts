@@ -300,5 +300,9 @@ describe('actor semantics', () => {
       (e: unknown) => e instanceof RuntimeError && e.code === 'RT_ERR_ASK_TIMEOUT',
     )
     await r.close()
+    await assert.rejects(
+      r.host.ask('probe', 'busy', {}),
+      (e: unknown) => e instanceof RuntimeError && e.code === 'RT_ERR_HOST_STOPPED',
+    )
   })
 })

@@ -311,6 +311,7 @@ export class RuntimeHost {
 
   /** Sends a message to an actor through the transport (durable, location-transparent). */
   async tell(type: string, key: string, message: unknown): Promise<void> {
+    if (this.stopped) throw new RuntimeError('RT_ERR_HOST_STOPPED')
     const shard = shardOf(type, key, this.options.shardCount)
     await this.options.transport.publish(
       shard,
@@ -324,6 +325,7 @@ export class RuntimeHost {
    * has applied before it; rejects with RT_ERR_ASK_TIMEOUT after `askTimeoutMs`.
    */
   async ask<R = unknown>(type: string, key: string, request: unknown): Promise<R> {
+    if (this.stopped) throw new RuntimeError('RT_ERR_HOST_STOPPED')
     const shard = shardOf(type, key, this.options.shardCount)
     const run = this.runs.get(shard)
     if (run === undefined)
