@@ -294,55 +294,37 @@ const query: FastifyPluginAsync<QueryOptions> = async (app, opts) => {
     },
   )
 
-  app.get(
-    '/v1/sites/:siteId/scroll',
-    {
-      schema: {
-        params: SiteParams,
-        querystring: qs({
-          ...PageQuery,
-          ...SegmentQuery,
-          ...RangeQuery,
-          bandPx: Type.Optional(Type.Integer()),
-        }),
+  // Scroll depth and attention answer the same question shape: one page's rows over a range.
+  const bandReads: Record<string, (a: Parameters<typeof q.scroll>[0]) => Promise<object>> = {
+    scroll: (a) => q.scroll(a),
+    attention: (a) => q.attention(a),
+  }
+  for (const [name, read] of Object.entries(bandReads)) {
+    app.get(
+      `/v1/sites/:siteId/${name}`,
+      {
+        schema: {
+          params: SiteParams,
+          querystring: qs({
+            ...PageQuery,
+            ...SegmentQuery,
+            ...RangeQuery,
+            bandPx: Type.Optional(Type.Integer()),
+          }),
+        },
       },
-    },
-    async (req) => {
-      const p = req.query as SegmentParams & { page: string; from?: string; to?: string; bandPx?: number }
-      const siteId = await callerSite(req)
-      const { from, to } = range(p, now())
-      const page = await knownPage(siteId, p.page)
-      const curve = await resolutionGuard(() =>
-        q.scroll({ siteId, page, from, to, ...segmentOf(p), bandPx: p.bandPx }),
-      )
-      return { siteId, page, from, to, ...curve }
-    },
-  )
-
-  app.get(
-    '/v1/sites/:siteId/attention',
-    {
-      schema: {
-        params: SiteParams,
-        querystring: qs({
-          ...PageQuery,
-          ...SegmentQuery,
-          ...RangeQuery,
-          bandPx: Type.Optional(Type.Integer()),
-        }),
+      async (req) => {
+        const p = req.query as SegmentParams & { page: string; from?: string; to?: string; bandPx?: number }
+        const siteId = await callerSite(req)
+        const { from, to } = range(p, now())
+        const page = await knownPage(siteId, p.page)
+        const rows = await resolutionGuard(() =>
+          read({ siteId, page, from, to, ...segmentOf(p), bandPx: p.bandPx }),
+        )
+        return { siteId, page, from, to, ...rows }
       },
-    },
-    async (req) => {
-      const p = req.query as SegmentParams & { page: string; from?: string; to?: string; bandPx?: number }
-      const siteId = await callerSite(req)
-      const { from, to } = range(p, now())
-      const page = await knownPage(siteId, p.page)
-      const bands = await resolutionGuard(() =>
-        q.attention({ siteId, page, from, to, ...segmentOf(p), bandPx: p.bandPx }),
-      )
-      return { siteId, page, from, to, ...bands }
-    },
-  )
+    )
+  }
 
   app.get(
     '/v1/sites/:siteId/elements',
