@@ -111,7 +111,8 @@ async function runtime(events: AcceptedEvent[]): Promise<number> {
   const pending: Promise<unknown>[] = []
   for (let i = 0; i < events.length; i += BATCH) {
     for (const p of routeBatch(
-      { siteId: 'site', visitorId: 'v', sessionId: 's' },
+      // A batch is one visitor's: spread over as many sessions as a real site would have at once.
+      { siteId: 'site', visitorId: `v${(i / BATCH) % 2000}`, sessionId: `s${(i / BATCH) % 2000}` },
       events.slice(i, i + BATCH),
       SHARDS,
     )) {

@@ -117,8 +117,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     cache: options.cache,
     watch: (topic, listener) => options.runtime.watch(topic, listener),
   })
+  await app.register(sdkAssets)
   if (options.extend !== undefined) await options.extend(app)
-  // After `extend`: the demo site, when on, already serves the capture script.
-  await app.register(sdkAssets, { capture: !app.hasRoute({ method: 'GET', url: '/sdk/hm.js' }) })
   return app
 }

@@ -1,32 +1,18 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { WireEvent } from '@hm/actors'
-import { loadConfig, type Platform, startPlatform } from '../src/index.ts'
+import type { Platform } from '../src/index.ts'
 import { batch, click, heatmap, post, waitFor } from './helpers/events.ts'
+import { startTestPlatform } from './helpers/platform.ts'
 
-let dir: string
 let platform: Platform
+let stop: (() => Promise<void>) | undefined
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'hm-platform-'))
-  platform = await startPlatform(
-    loadConfig({
-      HM_DATA_DIR: dir,
-      HM_PORT: '0',
-      HM_THREADS: '2',
-      HM_SHARDS: '16',
-      HM_FLUSH_INTERVAL_MS: '100',
-      HM_DEMO_TRAFFIC: 'false',
-      HM_LOG_LEVEL: 'warn',
-    }),
-  )
+  ;({ platform, stop } = await startTestPlatform())
 })
 after(async () => {
-  await platform?.stop()
-  await rm(dir, { recursive: true, force: true })
+  await stop?.()
 })
 
 describe('the embedded platform, end to end', () => {

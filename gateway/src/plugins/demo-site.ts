@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises'
-import { sdkBundlePath } from '@hm/sdk'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { demoPageByPath, renderDemoPage } from '../demo/site.ts'
@@ -8,20 +6,8 @@ export interface DemoSiteOptions {
   siteKey: string
 }
 
-/** Serves the SDK bundle and the demo website (with the SDK on every page). */
+/** Serves the demo website, with the SDK (served by the sdk-assets plugin) on every page. */
 const demoSite: FastifyPluginAsync<DemoSiteOptions> = async (app, opts) => {
-  app.get('/sdk/hm.js', async (_req, reply) => {
-    let js: Buffer
-    try {
-      js = await readFile(sdkBundlePath)
-    } catch {
-      throw new Error(`the SDK bundle is missing at ${sdkBundlePath}: run npm run build:sdk`)
-    }
-    return reply
-      .type('text/javascript; charset=utf-8')
-      .header('cache-control', 'public, max-age=300')
-      .send(js)
-  })
   app.get('/', async (_req, reply) => reply.redirect('/demo/'))
   app.get('/demo', async (_req, reply) => reply.redirect('/demo/'))
   app.get('/demo/*', async (req, reply) => {

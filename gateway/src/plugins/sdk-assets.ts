@@ -3,22 +3,21 @@ import { overlayBundlePath, sdkBundlePath } from '@hm/sdk'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 
-export interface SdkAssetsOptions {
-  /** Serve `/sdk/hm.js` too (the demo site serves it when it is on). */
-  capture: boolean
-}
-
 /**
- * The browser scripts beside the ingest API: `/sdk/overlay.js` (loaded by the capture script for a
- * site's owner) and, unless the demo site already serves it, `/sdk/hm.js`.
+ * The browser scripts beside the ingest API: `/sdk/hm.js` (the capture script every tracked page loads)
+ * and `/sdk/overlay.js` (loaded by the capture script for a site's owner). Each is read from disk once.
  */
-const sdkAssets: FastifyPluginAsync<SdkAssetsOptions> = async (app, opts) => {
-  const serve = (path: string, file: string) =>
+const sdkAssets: FastifyPluginAsync = async (app) => {
+  const serve = (path: string, file: string) => {
+    let cached: Promise<Buffer> | undefined
     app.get(path, async (_req, reply) => {
+      cached ??= readFile(file)
       let js: Buffer
       try {
-        js = await readFile(file)
+        js = await cached
       } catch {
+        // Not cached: a build that lands later is picked up by the next request.
+        cached = undefined
         throw new Error(`the SDK bundle is missing at ${file}: run npm run build:sdk`)
       }
       return reply
@@ -26,8 +25,9 @@ const sdkAssets: FastifyPluginAsync<SdkAssetsOptions> = async (app, opts) => {
         .header('cache-control', 'public, max-age=300')
         .send(js)
     })
+  }
+  serve('/sdk/hm.js', sdkBundlePath)
   serve('/sdk/overlay.js', overlayBundlePath)
-  if (opts.capture) serve('/sdk/hm.js', sdkBundlePath)
 }
 
 export default fp(sdkAssets, { name: 'sdk-assets', encapsulate: true, fastify: '5.x' })

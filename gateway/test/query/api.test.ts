@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { WireEvent } from '@hm/actors'
-import { loadConfig, type Platform, startPlatform } from '../../src/index.ts'
+import type { Platform } from '../../src/index.ts'
 import { waitFor } from '../helpers/events.ts'
+import { startTestPlatform } from '../helpers/platform.ts'
 import { type Api, api, DESKTOP_UA, IPHONE_UA, send } from './client.ts'
 
-let dir: string
 let platform: Platform
+let stop: (() => Promise<void>) | undefined
 let q: Api
 
 const H = 3_600_000
@@ -24,19 +22,7 @@ const ev = (type: string, path: string, ts: number, screen: object, rest: object
   ({ type, ts, url: URL + path, ...screen, ...rest }) as WireEvent
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'hm-query-'))
-  platform = await startPlatform(
-    loadConfig({
-      HM_DATA_DIR: dir,
-      HM_PORT: '0',
-      HM_THREADS: '2',
-      HM_SHARDS: '16',
-      HM_FLUSH_INTERVAL_MS: '100',
-      HM_DEMO_TRAFFIC: 'false',
-      HM_LOG_LEVEL: 'warn',
-      HM_COUNTRY_HEADER: 'cf-ipcountry',
-    }),
-  )
+  ;({ platform, stop } = await startTestPlatform({ HM_COUNTRY_HEADER: 'cf-ipcountry' }))
   const { siteKey, siteId, apiKey } = platform.demo!
   q = api(platform.url, apiKey, siteId)
   const A = { id: 'sessA', ua: DESKTOP_UA, country: 'DE' }
@@ -80,8 +66,7 @@ before(async () => {
   )
 })
 after(async () => {
-  await platform?.stop()
-  await rm(dir, { recursive: true, force: true })
+  await stop?.()
 })
 
 type Cells = { total: number; xCells: number; yBandPx: number; cells: Array<[number, number, number]> }

@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { WireEvent } from '@hm/actors'
-import { loadConfig, type Platform, startPlatform } from '../../src/index.ts'
+import type { Platform } from '../../src/index.ts'
 import { waitFor } from '../helpers/events.ts'
+import { startTestPlatform } from '../helpers/platform.ts'
 import { type Api, api, DESKTOP_UA, send } from './client.ts'
 import { connect, type LiveSocket } from './ws-client.ts'
 
-let dir: string
 let platform: Platform
+let stop: (() => Promise<void>) | undefined
 let q: Api
 const screen = { vw: 1280, vh: 800, dw: 1280, dh: 3000 }
 const click = (path: string, x: number, y: number, ts = Date.now()): WireEvent => ({
@@ -24,24 +22,14 @@ const click = (path: string, x: number, y: number, ts = Date.now()): WireEvent =
 const range = () => ({ from: String(Date.now() - 3_600_000), to: String(Date.now() + 3_600_000) })
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'hm-live-'))
-  platform = await startPlatform(
-    loadConfig({
-      HM_DATA_DIR: dir,
-      HM_PORT: '0',
-      HM_THREADS: '2',
-      HM_SHARDS: '16',
-      // Longer than the test: what a query sees before `flushNow` can only come from the actors.
-      HM_FLUSH_INTERVAL_MS: '60000',
-      HM_DEMO_TRAFFIC: 'false',
-      HM_LOG_LEVEL: 'warn',
-    }),
-  )
+  ;({ platform, stop } = await startTestPlatform({
+    // Longer than the test: what a query sees before `flushNow` can only come from the actors.
+    HM_FLUSH_INTERVAL_MS: '60000',
+  }))
   q = api(platform.url, platform.demo!.apiKey, platform.demo!.siteId)
 })
 after(async () => {
-  await platform?.stop()
-  await rm(dir, { recursive: true, force: true })
+  await stop?.()
 })
 
 type Cells = { total: number; live: boolean; cells: Array<[number, number, number]> }

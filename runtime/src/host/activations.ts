@@ -2,7 +2,7 @@ import { Packr } from 'msgpackr'
 import type { ActorContext, ActorLogic, Envelope } from '../actor.ts'
 import { type ActorKey, actorKey } from '../ids.ts'
 import { type ReminderRecord, refId, type SnapshotRecord } from '../store.ts'
-import type { DeadLetter } from './types.ts'
+import type { DeadLetter, TypeStats } from './types.ts'
 
 export const packr = new Packr({ useRecords: false })
 
@@ -78,27 +78,16 @@ export class Activation implements ActorContext {
   }
 
   setReminder(name: string, atMs: number, message: unknown): void {
-    const s = this.shard
-    s.reminders.push({
-      type: this.type,
-      key: this.key,
-      shard: s.shard,
-      name,
-      at: atMs,
-      message: packr.pack(message),
-    })
+    this.pushReminder(name, atMs, packr.pack(message))
   }
 
   cancelReminder(name: string): void {
+    this.pushReminder(name, null, new Uint8Array())
+  }
+
+  private pushReminder(name: string, at: number | null, message: Uint8Array): void {
     const s = this.shard
-    s.reminders.push({
-      type: this.type,
-      key: this.key,
-      shard: s.shard,
-      name,
-      at: null,
-      message: new Uint8Array(),
-    })
+    s.reminders.push({ type: this.type, key: this.key, shard: s.shard, name, at, message })
   }
 
   watched(topic: string): boolean {
@@ -155,16 +144,6 @@ export interface WorkerEnv {
 export const HANDLER_BUCKETS = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1]
 /** One turn in this many is timed: timing every turn would cost a noticeable share of a cheap turn. */
 export const TIMING_SAMPLE = 8
-
-export interface TypeStats {
-  activations: number
-  passivations: number
-  turns: number
-  /** Counts per bucket of `HANDLER_BUCKETS`, plus one for +Inf; sampled turns only. */
-  buckets: number[]
-  sumSeconds: number
-  timed: number
-}
 
 export function typeStats(env: WorkerEnv, type: string): TypeStats {
   let t = env.typeStats.get(type)

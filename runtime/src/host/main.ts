@@ -119,8 +119,6 @@ interface ShardRun {
   consumer: ShardConsumer
   /** Highest seq whose effect has left the worker (drained, maybe not written yet). */
   drainedUpTo: number
-  /** Highest seq applied by the worker. */
-  applied: number
   /** Dead envelopes (`seq:index`) to skip when the shard is replayed. */
   skip: Set<string>
   /** The worker lost the shard's state (a handler threw, the worker died): replay from `drainedUpTo`. */
@@ -257,7 +255,6 @@ export class RuntimeHost {
         shard,
         consumer: await this.options.transport.consumer(shard),
         drainedUpTo: durable,
-        applied: durable,
         skip: new Set(),
         needsReset: false,
         inFlight: 0,
@@ -511,7 +508,6 @@ export class RuntimeHost {
   private async resetShard(run: ShardRun): Promise<void> {
     run.needsReset = false
     run.consumer.rewind(streamSeq(run.drainedUpTo))
-    run.applied = run.drainedUpTo
     this.counters.replays++
     const task: Routed<WorkerTask> = {
       kind: 'reset',
@@ -567,7 +563,6 @@ export class RuntimeHost {
           this.recordDeadLetter(l)
         }
         if (result.poisoned) run.needsReset = true
-        else run.applied = last
       } catch (e) {
         // The worker died under the task (or the pool is closing): replay the shard on a fresh worker.
         if (signal.aborted) return
@@ -623,6 +618,9 @@ export class RuntimeHost {
         r.upTo <= run.drainedUpTo
       if (empty) continue
       run.drainedUpTo = Math.max(run.drainedUpTo, r.upTo)
+      // A dead envelope at or below what has left the worker is never replayed again: forget it.
+      for (const id of run.skip)
+        if (Number(id.slice(0, id.indexOf(':'))) <= run.drainedUpTo) run.skip.delete(id)
       this.unwritten.push({ shard: run.shard, upTo: streamSeq(r.upTo), drained, result: r })
     }
     if (this.unwritten.length === 0 && this.deadLetterRecords.length === 0) return

@@ -104,23 +104,22 @@ export interface ActorInfo {
   timers: string[]
 }
 
+/** What a worker counts per actor type. */
+export interface TypeStats {
+  activations: number
+  passivations: number
+  turns: number
+  /** Sampled handler times per bucket of `HANDLER_BUCKETS`, plus one for +Inf. */
+  buckets: number[]
+  sumSeconds: number
+  timed: number
+}
+
 export interface WorkerStats {
   threadId: number
   activeActors: number
   shards: number
-  byType: Record<
-    string,
-    {
-      active: number
-      activations: number
-      passivations: number
-      turns: number
-      /** Sampled handler times per bucket (`RuntimeMetrics.handlerBuckets`, then +Inf). */
-      buckets: number[]
-      sumSeconds: number
-      timed: number
-    }
-  >
+  byType: Record<string, TypeStats & { active: number }>
   activations: number
   passivations: number
   heapUsed: number
