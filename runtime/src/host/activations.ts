@@ -1,14 +1,22 @@
 import { Packr } from 'msgpackr'
 import type { ActorContext, ActorLogic, Envelope } from '../actor.ts'
 import { type ActorKey, actorKey } from '../ids.ts'
-import { type ReminderRecord, refId, type SnapshotRecord } from '../store.ts'
+import type { ReminderRecord, SnapshotRecord } from '../store.ts'
 import type { DeadLetter, TypeStats } from './types.ts'
 
 export const packr = new Packr({ useRecords: false })
 
+/** What the activations of one actor type share in a worker. */
+export interface ActorKind {
+  readonly type: string
+  readonly logic: ActorLogic
+  readonly stats: TypeStats
+}
+
 /**
- * One live actor. It is its own context: the methods live on the prototype, so an idle activation costs
- * its fields and its state, not a closure per method.
+ * One live actor. It is its own context: the methods live on the prototype and what is common to its
+ * type sits in its `kind`, so an idle activation costs a few fields and its state — no id string, no
+ * closure per method, two collection entries (its shard's by-key map and the worker's LRU).
  */
 export class Activation implements ActorContext {
   readonly key: ActorKey
@@ -16,24 +24,31 @@ export class Activation implements ActorContext {
   /** Created on first use: most actors never set a timer. */
   timers: Map<string, NodeJS.Timeout> | undefined = undefined
   lastUsed: number
+  /** The shard's flush epoch in which this activation was last put on its `touched` list. */
+  epoch = -1
   passivateAfterTurn = false
-  readonly stats: TypeStats
+  /** False once passivated or dropped: a timer or a stale reference must not run a turn on it. */
+  live = true
 
   constructor(
-    readonly env: WorkerEnv,
-    readonly id: string,
     readonly shard: ShardState,
-    readonly logic: ActorLogic,
-    readonly type: string,
+    readonly kind: ActorKind,
     key: string,
   ) {
     this.key = actorKey(key)
-    this.lastUsed = env.clock
-    this.stats = typeStats(env, type)
+    this.lastUsed = shard.env.clock
+  }
+
+  get type(): string {
+    return this.kind.type
+  }
+
+  get env(): WorkerEnv {
+    return this.shard.env
   }
 
   now(): number {
-    return this.env.now()
+    return this.shard.env.now()
   }
 
   tell(type: string, key: string, message: unknown): void {
@@ -47,10 +62,10 @@ export class Activation implements ActorContext {
         this.timers?.delete(name)
         const s = this.shard
         void serial(s, () => {
-          if (s.actors.get(this.id) !== this) return
-          this.env.clock = this.env.now()
+          if (!this.live) return
+          s.env.clock = s.env.now()
           try {
-            turn(this.env, this, message)
+            turn(this, message)
           } catch (e) {
             s.deadLetters.push({
               shard: s.shard,
@@ -105,12 +120,14 @@ export class Activation implements ActorContext {
 
 /** Everything a worker holds for one shard. */
 export interface ShardState {
+  readonly env: WorkerEnv
   shard: number
   /** Last applied stream seq. */
   lastSeq: number
-  actors: Map<string, Activation>
-  /** The same activations by type, then key: the hot path looks up without building an id string. */
+  /** Activations by type, then key: the hot path looks up without building an id string. */
   byType: Map<string, Map<string, Activation>>
+  /** Activations of this shard. */
+  size: number
   /** Messages sent by turns, leaving with the next task result. */
   outbox: Envelope[]
   /** Drained records of actors passivated since the last flush. */
@@ -118,8 +135,13 @@ export interface ShardState {
   snapshots: SnapshotRecord[]
   reminders: ReminderRecord[]
   deadLetters: DeadLetter[]
-  /** Activations with durable state changed since the last flush. */
-  dirty: Set<string>
+  /**
+   * Activations that had a turn (or started) since the last flush, once each: only they can have
+   * something to drain or a changed snapshot, so a flush never walks the idle ones.
+   */
+  touched: Activation[]
+  /** Rises at every flush; an activation is on `touched` when its `epoch` equals it. */
+  epoch: number
   /** Serialises the shard's asynchronous work (snapshot loads) with its other tasks. */
   queue: Promise<unknown>
 }
@@ -131,13 +153,13 @@ export interface WorkerEnv {
   /** The time of the current task, read once per task: turns stamp their activation with it. */
   clock: number
   counters: { activations: number; passivations: number }
-  /** Per actor type: what the metrics endpoint shows. */
-  typeStats: Map<string, TypeStats>
   /**
    * Every activation of the worker, roughly least recently used first: turns only stamp `lastUsed`;
    * eviction moves recently used entries to the back as it meets them (second chance).
    */
-  lru: Map<string, Activation>
+  lru: Set<Activation>
+  /** Per actor type the worker hosts: its logic and what the metrics endpoint shows of it. */
+  kinds: Map<string, ActorKind>
 }
 
 /** Upper bounds (seconds) of the handler-time histogram buckets; the last bucket is +Inf. */
@@ -145,34 +167,35 @@ export const HANDLER_BUCKETS = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 
 /** One turn in this many is timed: timing every turn would cost a noticeable share of a cheap turn. */
 export const TIMING_SAMPLE = 8
 
-export function typeStats(env: WorkerEnv, type: string): TypeStats {
-  let t = env.typeStats.get(type)
-  if (t === undefined) {
-    t = {
+export function newKind(logic: ActorLogic): ActorKind {
+  return {
+    type: logic.type,
+    logic,
+    stats: {
       activations: 0,
       passivations: 0,
       turns: 0,
       buckets: new Array<number>(HANDLER_BUCKETS.length + 1).fill(0),
       sumSeconds: 0,
       timed: 0,
-    }
-    env.typeStats.set(type, t)
+    },
   }
-  return t
 }
 
-export function newShard(shard: number, base: number): ShardState {
+export function newShard(env: WorkerEnv, shard: number, base: number): ShardState {
   return {
+    env,
     shard,
     lastSeq: base,
-    actors: new Map(),
     byType: new Map(),
+    size: 0,
     outbox: [],
     drained: {},
     snapshots: [],
     reminders: [],
     deadLetters: [],
-    dirty: new Set(),
+    touched: [],
+    epoch: 0,
     queue: Promise.resolve(),
   }
 }
@@ -184,51 +207,83 @@ export function serial<T>(s: ShardState, fn: () => T | Promise<T>): Promise<T> {
   return run
 }
 
+/** The active actor `(type, key)` of a shard, if any. */
+export function activeIn(s: ShardState, type: string, key: string): Activation | undefined {
+  return s.byType.get(type)?.get(key)
+}
+
 export function activate(
-  env: WorkerEnv,
   s: ShardState,
-  logic: ActorLogic,
-  type: string,
+  kind: ActorKind,
   key: string,
   snapshot: Uint8Array | undefined,
 ): Activation {
-  const id = refId(type, key)
-  const existing = s.actors.get(id)
+  let keys = s.byType.get(kind.type)
+  if (keys === undefined) {
+    keys = new Map()
+    s.byType.set(kind.type, keys)
+  }
+  const existing = keys.get(key)
   if (existing !== undefined) return existing
-  const a = new Activation(env, id, s, logic, type, key)
+  const a = new Activation(s, kind, key)
+  const logic = kind.logic
   a.state =
     snapshot !== undefined && logic.restore !== undefined
       ? logic.restore(packr.unpack(snapshot), a.key, a)
       : logic.initial(a.key, a)
-  s.actors.set(id, a)
-  let keys = s.byType.get(type)
-  if (keys === undefined) {
-    keys = new Map()
-    s.byType.set(type, keys)
-  }
   keys.set(key, a)
-  env.lru.set(id, a)
-  env.counters.activations++
-  a.stats.activations++
+  s.size++
+  touch(a)
+  s.env.lru.add(a)
+  s.env.counters.activations++
+  kind.stats.activations++
   return a
 }
 
+function touch(a: Activation): void {
+  const s = a.shard
+  if (a.epoch === s.epoch) return
+  a.epoch = s.epoch
+  s.touched.push(a)
+}
+
 /** One turn of `a` with `message`; throws what the handler throws. */
-export function turn(env: WorkerEnv, a: Activation, message: unknown): void {
-  const stats = a.stats
+export function turn(a: Activation, message: unknown): void {
+  const { stats, logic } = a.kind
   if (++stats.turns % TIMING_SAMPLE === 0) {
     const t0 = performance.now()
-    a.state = a.logic.receive(a.state, message, a)
+    a.state = logic.receive(a.state, message, a)
     const seconds = (performance.now() - t0) / 1000
     let b = 0
     while (b < HANDLER_BUCKETS.length && seconds > HANDLER_BUCKETS[b]!) b++
     stats.buckets[b]!++
     stats.sumSeconds += seconds
     stats.timed++
-  } else a.state = a.logic.receive(a.state, message, a)
-  a.lastUsed = env.clock
-  if (a.logic.snapshot !== undefined) a.shard.dirty.add(a.id)
-  if (a.passivateAfterTurn) passivate(env, a)
+  } else a.state = logic.receive(a.state, message, a)
+  a.lastUsed = a.shard.env.clock
+  touch(a)
+  if (a.passivateAfterTurn) passivate(a)
+}
+
+/**
+ * What a flush takes from a shard: the drained records of every activation touched since the last
+ * flush (and of those passivated meanwhile), and the snapshots of those with durable state.
+ */
+export function takeChanges(s: ShardState): {
+  drained: Record<string, unknown[]>
+  snapshots: SnapshotRecord[]
+} {
+  const drained = s.drained
+  s.drained = {}
+  for (const a of s.touched) {
+    if (!a.live) continue
+    drainInto(drained, a)
+    const snap = snapshotOf(a)
+    if (snap !== undefined) s.snapshots.push(snap)
+  }
+  s.touched = []
+  s.epoch++
+  return { drained, snapshots: s.snapshots.splice(0) }
 }
 
 /** Passivates least recently used activations until at most `max` remain. */
@@ -238,11 +293,11 @@ export function evict(env: WorkerEnv, max: number, recentMs: number): void {
     const oldest = env.lru.values().next().value as Activation
     if (budget-- > 0 && oldest.lastUsed > env.clock - recentMs) {
       // Used lately: a second chance at the back of the line.
-      env.lru.delete(oldest.id)
-      env.lru.set(oldest.id, oldest)
+      env.lru.delete(oldest)
+      env.lru.add(oldest)
       continue
     }
-    passivate(env, oldest)
+    passivate(oldest)
   }
 }
 
@@ -253,40 +308,44 @@ function addDrained(target: Record<string, unknown[]>, type: string, out: unknow
   else for (const d of out) list.push(d)
 }
 
-export function drainInto(target: Record<string, unknown[]>, a: Activation): void {
-  if (a.logic.drain !== undefined) addDrained(target, a.type, a.logic.drain(a.state, a))
+function drainInto(target: Record<string, unknown[]>, a: Activation): void {
+  const logic = a.kind.logic
+  if (logic.drain !== undefined) addDrained(target, a.type, logic.drain(a.state, a))
 }
 
-export function snapshotOf(a: Activation): SnapshotRecord | undefined {
-  if (a.logic.snapshot === undefined) return undefined
+function snapshotOf(a: Activation): SnapshotRecord | undefined {
+  const logic = a.kind.logic
+  if (logic.snapshot === undefined) return undefined
   return {
     type: a.type,
     key: a.key,
     shard: a.shard.shard,
-    data: packr.pack(a.logic.snapshot(a.state)),
+    data: packr.pack(logic.snapshot(a.state)),
   }
 }
 
 /** Ends an activation: its drained records and snapshot go out with the next flush. */
-export function passivate(env: WorkerEnv, a: Activation): void {
+export function passivate(a: Activation): void {
+  if (!a.live) return
   const s = a.shard
-  if (s.actors.get(a.id) !== a) return
   drainInto(s.drained, a)
   const snap = snapshotOf(a)
   if (snap !== undefined) s.snapshots.push(snap)
-  s.dirty.delete(a.id)
-  dispose(env, a)
-  env.counters.passivations++
-  a.stats.passivations++
+  dispose(a)
+  s.env.counters.passivations++
+  a.kind.stats.passivations++
 }
 
 /** Drops an activation without keeping anything (a reset before a replay). */
-export function dispose(env: WorkerEnv, a: Activation): void {
+export function dispose(a: Activation): void {
+  if (!a.live) return
+  a.live = false
   for (const t of a.timers?.values() ?? []) clearTimeout(t)
   a.timers = undefined
-  a.shard.actors.delete(a.id)
-  a.shard.byType.get(a.type)?.delete(a.key)
-  env.lru.delete(a.id)
+  const s = a.shard
+  s.byType.get(a.type)?.delete(a.key)
+  s.size--
+  s.env.lru.delete(a)
 }
 
 export function reasonOf(e: unknown): string {

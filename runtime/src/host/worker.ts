@@ -7,17 +7,19 @@ import { decodeEnvelopes } from '../envelopes.ts'
 import { RuntimeError } from '../errors.ts'
 import { type ActorRef, refId } from '../store.ts'
 import {
+  type ActorKind,
   activate,
+  activeIn,
   dispose,
-  drainInto,
   evict,
+  newKind,
   newShard,
   packr,
   passivate,
   reasonOf,
   type ShardState,
   serial,
-  snapshotOf,
+  takeChanges,
   turn,
   type WorkerEnv,
 } from './activations.ts'
@@ -48,36 +50,37 @@ const env: WorkerEnv = {
   now: Date.now,
   clock: Date.now(),
   counters: { activations: 0, passivations: 0 },
-  typeStats: new Map(),
-  lru: new Map(),
+  lru: new Set(),
+  kinds: new Map(),
 }
-let types = new Map<string, ActorLogic>()
 let host: Comlink.Remote<HostApi>
 
 function shardState(shard: number, base: number): ShardState {
   let s = shards.get(shard)
   if (s === undefined) {
-    s = newShard(shard, base)
+    s = newShard(env, shard, base)
     shards.set(shard, s)
   }
   return s
 }
 
-function logicOf(type: string): ActorLogic {
-  const logic = types.get(type)
-  if (logic === undefined) throw new RuntimeError('RT_ERR_ACTOR_UNKNOWN_TYPE', type)
-  return logic
+function kindOf(type: string): ActorKind {
+  const kind = env.kinds.get(type)
+  if (kind === undefined) throw new RuntimeError('RT_ERR_ACTOR_UNKNOWN_TYPE', type)
+  return kind
 }
+
+/** Whether activating `type` would look for a snapshot. */
+const restores = (type: string): boolean => env.kinds.get(type)?.logic.restore !== undefined
 
 /** Snapshots of the actors these envelopes would activate, for types with durable state: one round trip. */
 async function loadFor(s: ShardState, refs: ActorRef[]): Promise<Map<string, Uint8Array>> {
-  const missing = refs.filter(
-    (r) => !s.actors.has(refId(r.type, r.key)) && types.get(r.type)?.restore !== undefined,
-  )
-  if (missing.length === 0) return new Map()
-  const unique = new Map(missing.map((r) => [refId(r.type, r.key), r]))
-  const remote = [...unique.values()].filter((r) => localSnapshot(s, refId(r.type, r.key)) === undefined)
-  return remote.length > 0 ? host.loadSnapshots(remote) : new Map()
+  const unique = new Map<string, ActorRef>()
+  for (const r of refs) {
+    if (!restores(r.type) || activeIn(s, r.type, r.key) !== undefined) continue
+    if (localSnapshot(s, r.type, r.key) === undefined) unique.set(refId(r.type, r.key), r)
+  }
+  return unique.size > 0 ? host.loadSnapshots([...unique.values()]) : new Map()
 }
 
 /**
@@ -85,12 +88,29 @@ async function loadFor(s: ShardState, refs: ActorRef[]): Promise<Map<string, Uin
  * looked up at activation, not only before a load: the cap may passivate an actor of this shard while
  * the shard waits for a load.
  */
-function localSnapshot(s: ShardState, id: string): Uint8Array | undefined {
+function localSnapshot(s: ShardState, type: string, key: string): Uint8Array | undefined {
   for (let i = s.snapshots.length - 1; i >= 0; i--) {
     const snap = s.snapshots[i]!
-    if (refId(snap.type, snap.key) === id) return snap.data ?? undefined
+    if (snap.key === key && snap.type === type) return snap.data ?? undefined
   }
   return undefined
+}
+
+/** The activation of `(type, key)` in `s`, activated (from the freshest snapshot) when it is not. */
+function activation(
+  s: ShardState,
+  type: string,
+  key: string,
+  loaded: Map<string, Uint8Array>,
+): ReturnType<typeof activate> {
+  const a = activeIn(s, type, key)
+  if (a !== undefined) return a
+  const kind = kindOf(type)
+  const snapshot =
+    kind.logic.restore === undefined
+      ? undefined
+      : (localSnapshot(s, type, key) ?? loaded.get(refId(type, key)))
+  return activate(s, kind, key, snapshot)
 }
 
 /** Stamps the task's time once: turns read it instead of the clock. */
@@ -102,13 +122,14 @@ async function deliver(task: DeliverTask): Promise<WorkerResult> {
   const s = shardState(task.shard, task.base)
   return serial(s, async () => {
     tick()
-    const decoded = task.payloads.map((p, i) => (task.seqs[i]! > s.lastSeq ? decodeEnvelopes(p) : []))
+    const decoded = task.seqs.map((seq, i) =>
+      seq > s.lastSeq ? decodeEnvelopes(task.data.subarray(task.ends[i - 1] ?? 0, task.ends[i])) : [],
+    )
     // Only actors with durable state that are not active need a snapshot: nothing is allocated for others.
     const refs: ActorRef[] = []
     for (const envs of decoded) {
       for (const [type, key] of envs) {
-        if (types.get(type)?.restore !== undefined && s.byType.get(type)?.get(key) === undefined)
-          refs.push({ type, key })
+        if (restores(type) && activeIn(s, type, key) === undefined) refs.push({ type, key })
       }
     }
     const snapshots = await loadFor(s, refs)
@@ -128,12 +149,7 @@ async function deliver(task: DeliverTask): Promise<WorkerResult> {
         if (skip.size > 0 && skip.has(`${seq}:${i}`)) continue
         const [type, key, message] = envs[i]!
         try {
-          let a = s.byType.get(type)?.get(key)
-          if (a === undefined) {
-            const id = refId(type, key)
-            a = activate(env, s, logicOf(type), type, key, localSnapshot(s, id) ?? snapshots.get(id))
-          }
-          turn(env, a, message)
+          turn(activation(s, type, key, snapshots), message)
           applied++
         } catch (e) {
           // The shard stops here; the host resets it and replays from its durable position without this
@@ -166,25 +182,17 @@ async function flush(task: FlushTask): Promise<WorkerResult> {
     }
   }
   return serial(s, () => {
-    const drained = s.drained
-    s.drained = {}
-    for (const a of s.actors.values()) drainInto(drained, a)
-    for (const id of s.dirty) {
-      const a = s.actors.get(id)
-      const snap = a && snapshotOf(a)
-      if (snap !== undefined) s.snapshots.push(snap)
-    }
-    s.dirty.clear()
+    const { drained, snapshots } = takeChanges(s)
     return {
       kind: 'flush',
       shard: s.shard,
       upTo: s.lastSeq,
       drained: packr.pack(drained),
-      snapshots: s.snapshots.splice(0),
+      snapshots,
       reminders: s.reminders.splice(0),
       outbox: s.outbox.splice(0),
       deadLetters: s.deadLetters.splice(0),
-      activeActors: s.actors.size,
+      activeActors: s.size,
     }
   })
 }
@@ -192,12 +200,11 @@ async function flush(task: FlushTask): Promise<WorkerResult> {
 async function ask(task: AskTask): Promise<WorkerResult> {
   const s = shardState(task.shard, task.base)
   return serial(s, async () => {
-    const logic = logicOf(task.type)
+    const logic = kindOf(task.type).logic
     if (logic.ask === undefined) throw new RuntimeError('RT_ERR_ACTOR_NO_ASK', task.type)
     const snapshots = await loadFor(s, [{ type: task.type, key: task.key }])
-    const id = refId(task.type, task.key)
     tick()
-    const a = activate(env, s, logic, task.type, task.key, localSnapshot(s, id) ?? snapshots.get(id))
+    const a = activation(s, task.type, task.key, snapshots)
     a.lastUsed = env.clock
     return { kind: 'ask', reply: logic.ask(a.state, task.request, a) }
   })
@@ -206,8 +213,8 @@ async function ask(task: AskTask): Promise<WorkerResult> {
 async function reset(task: ResetTask): Promise<WorkerResult> {
   const s = shardState(task.shard, task.base)
   return serial(s, () => {
-    for (const a of [...s.actors.values()]) dispose(env, a)
-    shards.set(task.shard, newShard(task.shard, task.base))
+    for (const keys of s.byType.values()) for (const a of [...keys.values()]) dispose(a)
+    shards.set(task.shard, newShard(env, task.shard, task.base))
     return { kind: 'reset' }
   })
 }
@@ -217,7 +224,7 @@ function passivateIdle(): void {
   const horizon = env.clock - init.idleMs
   // The order is only roughly by last use (turns do not reorder), so every activation is looked at.
   for (const a of [...env.lru.values()]) {
-    if (a.lastUsed <= horizon) void serial(a.shard, () => passivate(env, a))
+    if (a.lastUsed <= horizon) void serial(a.shard, () => passivate(a))
   }
 }
 
@@ -235,16 +242,19 @@ const controlApi: ControlApi = {
     })),
   inspect: (type, key) => {
     for (const s of shards.values()) {
-      const a = s.actors.get(refId(type, key))
-      if (a !== undefined) return { state: a.logic.snapshot ? a.logic.snapshot(a.state) : a.state }
+      const a = activeIn(s, type, key)
+      if (a !== undefined) {
+        const logic = a.kind.logic
+        return { state: logic.snapshot ? logic.snapshot(a.state) : a.state }
+      }
     }
     return undefined
   },
   passivate: async (type, key) => {
     for (const s of shards.values()) {
-      const a = s.actors.get(refId(type, key))
+      const a = activeIn(s, type, key)
       if (a !== undefined) {
-        await serial(s, () => passivate(env, a))
+        await serial(s, () => passivate(a))
         return true
       }
     }
@@ -252,9 +262,12 @@ const controlApi: ControlApi = {
   },
   stats: () => {
     const active: Record<string, number> = {}
-    for (const a of env.lru.values()) active[a.type] = (active[a.type] ?? 0) + 1
+    for (const a of env.lru) active[a.type] = (active[a.type] ?? 0) + 1
     const byType: WorkerStats['byType'] = {}
-    for (const [type, t] of env.typeStats) byType[type] = { ...t, active: active[type] ?? 0 }
+    for (const [type, k] of env.kinds) {
+      // Types no message has reached yet are not shown, as before a first activation.
+      if (k.stats.activations > 0) byType[type] = { ...k.stats, active: active[type] ?? 0 }
+    }
     return {
       threadId,
       activeActors: env.lru.size,
@@ -300,12 +313,11 @@ function setUp(): void {
 export function createWorkerHandler(
   actors: readonly ActorLogic[],
 ): (task: WorkerTask) => Promise<WorkerResult> {
-  const map = new Map<string, ActorLogic>()
   for (const logic of actors) {
-    if (map.has(logic.type)) throw new RuntimeError('RT_ERR_BAD_OPTION', `actor type ${logic.type} twice`)
-    map.set(logic.type, logic)
+    if (env.kinds.has(logic.type))
+      throw new RuntimeError('RT_ERR_BAD_OPTION', `actor type ${logic.type} twice`)
+    env.kinds.set(logic.type, newKind(logic))
   }
-  types = map
   setUp()
   return (task) => {
     switch (task.kind) {
