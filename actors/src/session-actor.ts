@@ -62,8 +62,14 @@ export interface SessionState {
   rageClicks: number
   dead: number
   events: number
+  /**
+   * The newest interactions, for a live look at the session: kept in memory only (the stored timeline is
+   * the raw `events` rows). Snapshotting it would rewrite up to `MAX_TIMELINE` entries per session at
+   * every flush; it starts empty after a restore.
+   */
   timeline: TimelineEntry[]
-  timelineDropped: number
+  /** Interactions ever added to the timeline (durable), so what is no longer in memory can be told. */
+  timelineTotal: number
   ended: boolean
   summaryDirty: boolean
   summaryAt: number
@@ -130,7 +136,7 @@ function fresh(key: ActorKey): SessionState {
     dead: 0,
     events: 0,
     timeline: [],
-    timelineDropped: 0,
+    timelineTotal: 0,
     ended: false,
     summaryDirty: false,
     summaryAt: 0,
@@ -283,12 +289,9 @@ function applyEvent(s: SessionState, e: SessionEvent): void {
     const x = 'x' in e ? e.x : 0
     const y = 'y' in e ? e.y : e.type === 'scroll' ? e.depth : 0
     s.timeline.push([e.ts, e.type, x, y, v.no])
-    if (s.timeline.length > MAX_TIMELINE) {
-      // Drop the oldest half at once: amortised O(1), and the newest interactions are what live replay needs.
-      const drop = s.timeline.length - MAX_TIMELINE / 2
-      s.timeline.splice(0, drop)
-      s.timelineDropped += drop
-    }
+    s.timelineTotal++
+    // Drop the oldest half at once: amortised O(1), and the newest interactions are what live replay needs.
+    if (s.timeline.length > MAX_TIMELINE) s.timeline.splice(0, s.timeline.length - MAX_TIMELINE / 2)
   }
   s.outbox.push(['ev', raw(s, e)])
 }
@@ -348,7 +351,8 @@ export interface SessionAskTimeline {
 /**
  * One visitor session (key: site and session id). Keeps the pages visited with dwell time and deepest
  * scroll, clicks, rage and dead clicks, device, browser, OS, country, referrer, entry and exit page, and a
- * bounded timeline of interactions for cursor replay. Writes every event to the raw `events` table, the
+ * bounded in-memory timeline of its latest interactions (cursor replay reads the stored events). Writes
+ * every event to the raw `events` table, the
  * scroll-depth increments of its page views, and its summary: provisionally at most every 10 seconds while
  * live, finally when 30 minutes pass without an event (a timer, backed by a persisted reminder), after
  * which it passivates (the runtime drains it first). Events arriving after the end reopen it.
@@ -414,9 +418,9 @@ export const sessionActor = defineActor<SessionState, Msg, SessionRecord>({
     return {
       summary: summaryRow(s),
       timeline: s.timeline.map(([ts, type, x, y, no]) => [ts, type, x, y, pageOf.get(no) ?? '']),
-      timelineDropped: s.timelineDropped,
+      timelineDropped: s.timelineTotal - s.timeline.length,
     }
   },
-  snapshot: ({ outbox: _outbox, ...durable }) => durable,
-  restore: (snap) => ({ ...(snap as Omit<SessionState, 'outbox'>), outbox: [] }),
+  snapshot: ({ outbox: _outbox, timeline: _timeline, ...durable }) => durable,
+  restore: (snap) => ({ ...(snap as Omit<SessionState, 'outbox' | 'timeline'>), outbox: [], timeline: [] }),
 })

@@ -394,6 +394,15 @@ describe('session actor', () => {
     assert.deepEqual(again.of('s').at(-1), plain.of('s').at(-1))
     // The outbox is not part of the snapshot: what was drained before is not written twice.
     assert.equal(first.of('ev').length + again.of('ev').length, 10)
+    // Nor is the in-memory timeline (the stored one is the raw events): the restored actor knows how much
+    // of it is no longer in memory.
+    assert.equal('timeline' in (snap as object), false)
+    const answer = sessionActor.ask!(again.state, { kind: 'timeline' }, again.ctx) as {
+      timeline: unknown[]
+      timelineDropped: number
+    }
+    assert.equal(answer.timelineDropped, 2)
+    assert.equal(answer.timeline.length, 8)
   })
 
   test('the timeline for cursor replay is bounded and keeps the newest interactions', () => {
