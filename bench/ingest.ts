@@ -1,18 +1,27 @@
 /**
- * Ingest path: page events routed to shards, published on the in-process transport, applied by page
- * actors in the worker pool and drained. Baseline: the same actor logic applied in a plain loop on the
- * main thread (no transport, no threads) — the cost floor of the work itself.
+ * Ingest path: click batches routed to shards as the gateway routes them, published on the in-process
+ * transport, applied by page and session actors in the worker pool and drained. Baseline: the same
+ * envelopes applied by the same actor logic in a plain loop on the main thread (no transport, no
+ * threads, no snapshots) — the cost floor of the work itself.
  */
 import { availableParallelism } from 'node:os'
 import {
   type AcceptedEvent,
   actorsWorkerFile,
-  type PageEvent,
   pageActor,
-  pageActorKey,
   routeBatch,
+  type ShardPayload,
+  sessionActor,
 } from '@hm/actors'
-import { actorKey, type FlushBatch, InProcessTransport, RuntimeHost } from '@hm/runtime'
+import {
+  type ActorContext,
+  type ActorLogic,
+  actorKey,
+  decodeEnvelopes,
+  type FlushBatch,
+  InProcessTransport,
+  RuntimeHost,
+} from '@hm/runtime'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 400_000)
 const PAGES = 1000
@@ -45,51 +54,68 @@ function makeEvents(): AcceptedEvent[] {
   return out
 }
 
-function baseline(events: AcceptedEvent[]): number {
-  const t0 = performance.now()
-  const actors = new Map<string, ReturnType<typeof pageActor.initial>>()
-  // The baseline applies the logic directly: the context's effects are not used by page actors.
-  const unused = (): never => {
-    throw new Error('not used by the baseline')
-  }
-  const ctx = {
-    type: 'page',
-    key: actorKey('x'),
-    now: Date.now,
-    tell: unused,
-    setTimer: unused,
-    cancelTimer: unused,
-    setReminder: unused,
-    cancelReminder: unused,
-    watched: () => false,
-    publish: unused,
-    passivate: unused,
-  }
+/** The stream messages of the workload, routed exactly as the gateway routes batches. */
+function route(events: AcceptedEvent[]): ShardPayload[] {
+  const out: ShardPayload[] = []
   for (let i = 0; i < events.length; i += BATCH) {
-    const byPage = new Map<string, PageEvent[]>()
-    for (const { page, url: _url, ...e } of events.slice(i, i + BATCH)) {
-      const l = byPage.get(page) ?? []
-      l.push(e as PageEvent)
-      byPage.set(page, l)
-    }
-    for (const [page, list] of byPage) {
-      const key = pageActorKey('site', page)
-      let s = actors.get(key)
-      if (s === undefined) {
-        s = pageActor.initial(actorKey(key), ctx)
-        actors.set(key, s)
+    // A batch is one visitor's: spread over as many sessions as a real site would have at once.
+    const n = (i / BATCH) % 2000
+    out.push(
+      ...routeBatch(
+        { siteId: 'site', visitorId: `v${n}`, sessionId: `s${n}` },
+        events.slice(i, i + BATCH),
+        SHARDS,
+      ),
+    )
+  }
+  return out
+}
+
+/**
+ * The same envelopes applied by the same actor logic (page and session actors) in a plain loop on the
+ * main thread, drained once at the end: no transport, no threads, no snapshots, no timers.
+ */
+function baseline(messages: ShardPayload[], events: number): number {
+  const t0 = performance.now()
+  const logic = new Map<string, ActorLogic>([
+    [pageActor.type, pageActor as ActorLogic],
+    [sessionActor.type, sessionActor as ActorLogic],
+  ])
+  const actors = new Map<string, { logic: ActorLogic; state: unknown; ctx: ActorContext }>()
+  const ignore = (): void => {}
+  for (const m of messages) {
+    for (const [type, key, message] of decodeEnvelopes(m.data)) {
+      const id = `${type} ${key}`
+      let a = actors.get(id)
+      if (a === undefined) {
+        const l = logic.get(type)!
+        const ctx: ActorContext = {
+          type,
+          key: actorKey(key),
+          now: Date.now,
+          tell: ignore,
+          setTimer: ignore,
+          cancelTimer: ignore,
+          setReminder: ignore,
+          cancelReminder: ignore,
+          watched: () => false,
+          publish: ignore,
+          passivate: ignore,
+        }
+        a = { logic: l, state: l.initial(actorKey(key), ctx), ctx }
+        actors.set(id, a)
       }
-      pageActor.receive(s, { events: list }, ctx)
+      a.state = a.logic.receive(a.state, message, a.ctx)
     }
   }
   let rows = 0
-  for (const s of actors.values()) rows += pageActor.drain!(s, ctx).length
+  for (const a of actors.values()) rows += a.logic.drain!(a.state, a.ctx).length
   const ms = performance.now() - t0
   if (rows === 0) throw new Error('baseline produced nothing')
-  return (events.length / ms) * 1000
+  return (events / ms) * 1000
 }
 
-async function runtime(events: AcceptedEvent[]): Promise<number> {
+async function runtime(messages: ShardPayload[], events: number): Promise<number> {
   const transport = await InProcessTransport.open({ maxPendingBytes: 2 ** 31 })
   let rows = 0
   const sink = {
@@ -108,17 +134,7 @@ async function runtime(events: AcceptedEvent[]): Promise<number> {
   })
   await host.start()
   const t0 = performance.now()
-  const pending: Promise<unknown>[] = []
-  for (let i = 0; i < events.length; i += BATCH) {
-    for (const p of routeBatch(
-      // A batch is one visitor's: spread over as many sessions as a real site would have at once.
-      { siteId: 'site', visitorId: `v${(i / BATCH) % 2000}`, sessionId: `s${(i / BATCH) % 2000}` },
-      events.slice(i, i + BATCH),
-      SHARDS,
-    )) {
-      pending.push(transport.publish(p.shard, p.data, `b${i}:${p.shard}`))
-    }
-  }
+  const pending = messages.map((p, i) => transport.publish(p.shard, p.data, `b${i}`))
   await Promise.all(pending)
   const target = host.stats().delivered + pending.length
   while (host.stats().delivered < target) await new Promise((r) => setTimeout(r, 2))
@@ -126,18 +142,21 @@ async function runtime(events: AcceptedEvent[]): Promise<number> {
   await host.stop()
   await transport.close()
   if (rows === 0) throw new Error('runtime produced nothing')
-  return (events.length / ms) * 1000
+  return (events / ms) * 1000
 }
 
 export async function ingestBench(): Promise<void> {
   const events = makeEvents()
-  baseline(events.slice(0, 20_000)) // warm-up
-  const base = baseline(events)
-  const rt = await runtime(events)
+  const messages = route(events)
+  baseline(route(events.slice(0, 20_000)), 20_000) // warm-up
+  const base = baseline(messages, events.length)
+  const rt = await runtime(messages, events.length)
   const fmt = (n: number): string => `${Math.round(n).toLocaleString('en-US')} events/s`
   console.log(
     `ingest path, ${EVENTS.toLocaleString('en-US')} click events over ${PAGES} pages, batches of ${BATCH}, ${availableParallelism()} cores`,
   )
-  console.log(`  baseline  plain in-thread apply loop        ${fmt(base)}`)
-  console.log(`  result    transport → worker pool → actors   ${fmt(rt)}   ratio ${(rt / base).toFixed(2)}×`)
+  console.log(`  baseline  same envelopes, page and session actors, in-thread apply loop   ${fmt(base)}`)
+  console.log(
+    `  result    transport → worker pool → actors → drained                  ${fmt(rt)}   ratio ${(rt / base).toFixed(2)}×`,
+  )
 }

@@ -9,9 +9,17 @@ import { asEndpoint } from '../comlink-endpoint.ts'
 import { encodeEnvelopes } from '../envelopes.ts'
 import { RuntimeError } from '../errors.ts'
 import { type ShardId, type StreamSeq, shardId, shardOf, streamSeq } from '../ids.ts'
-import { type ActorRef, MemoryRuntimeStore, type RuntimeStore, refId } from '../store.ts'
+import {
+  type ActorRef,
+  MemoryRuntimeStore,
+  type ReminderRecord,
+  type RuntimeStore,
+  refId,
+  type SnapshotRecord,
+} from '../store.ts'
 import type { Delivery, ShardConsumer, Transport } from '../transport.ts'
 import { HANDLER_BUCKETS } from './activations.ts'
+import { readBack } from './flush-wire.ts'
 import { ReminderSchedule } from './reminders.ts'
 import type {
   ActorInfo,
@@ -127,7 +135,9 @@ interface ShardRun {
 }
 
 interface Unwritten extends FlushBatch {
-  result: FlushResult
+  snapshots: SnapshotRecord[]
+  reminders: ReminderRecord[]
+  outbox: Envelope[]
 }
 
 const queueOptions = Piscina.queueOptionsSymbol
@@ -495,8 +505,7 @@ export class RuntimeHost {
   /** Snapshots not yet written are served from the unwritten batches, so a replay never reads stale state. */
   private async loadSnapshots(refs: ActorRef[]): Promise<Map<string, Uint8Array>> {
     const pending = new Map<string, Uint8Array | null>()
-    for (const u of this.unwritten)
-      for (const s of u.result.snapshots) pending.set(refId(s.type, s.key), s.data)
+    for (const u of this.unwritten) for (const s of u.snapshots) pending.set(refId(s.type, s.key), s.data)
     const fromStore = refs.filter((r) => !pending.has(refId(r.type, r.key)))
     const out = await this.options.store.loadSnapshots(fromStore)
     for (const r of refs) {
@@ -630,7 +639,7 @@ export class RuntimeHost {
       const run = this.runs.get(shardId(r.shard))!
       this.activeByShard.set(run.shard, r.activeActors)
       for (const l of r.deadLetters) this.recordDeadLetter(l)
-      const drained = this.packr.unpack(r.drained) as Record<string, unknown[]>
+      const drained = this.packr.unpack(r.bytes.subarray(0, r.drainedEnd)) as Record<string, unknown[]>
       const empty =
         Object.keys(drained).length === 0 &&
         r.snapshots.length + r.reminders.length + r.outbox.length + r.deadLetters.length === 0 &&
@@ -640,7 +649,13 @@ export class RuntimeHost {
       // A dead envelope at or below what has left the worker is never replayed again: forget it.
       for (const id of run.skip)
         if (Number(id.slice(0, id.indexOf(':'))) <= run.drainedUpTo) run.skip.delete(id)
-      this.unwritten.push({ shard: run.shard, upTo: streamSeq(r.upTo), drained, result: r })
+      this.unwritten.push({
+        shard: run.shard,
+        upTo: streamSeq(r.upTo),
+        drained,
+        ...readBack(r),
+        outbox: r.outbox,
+      })
     }
     if (this.unwritten.length === 0 && this.deadLetterRecords.length === 0) return
     const batches = this.unwritten
@@ -678,8 +693,7 @@ export class RuntimeHost {
   ): Promise<void> {
     const outbox: Array<{ shard: number; upTo: number; envelopes: Envelope[] }> = []
     for (const b of batches)
-      if (b.result.outbox.length > 0)
-        outbox.push({ shard: b.shard, upTo: b.upTo, envelopes: b.result.outbox })
+      if (b.outbox.length > 0) outbox.push({ shard: b.shard, upTo: b.upTo, envelopes: b.outbox })
     await Promise.all(
       outbox.flatMap(({ shard, upTo, envelopes }) =>
         envelopes.map((env, i) =>
@@ -691,9 +705,9 @@ export class RuntimeHost {
         ),
       ),
     )
-    const reminders = batches.flatMap((b) => b.result.reminders)
+    const reminders = batches.flatMap((b) => b.reminders)
     await this.options.store.save({
-      snapshots: batches.flatMap((b) => b.result.snapshots),
+      snapshots: batches.flatMap((b) => b.snapshots),
       // Fired cancellations first: an actor that set the same reminder again since must win.
       reminders: [...this.reminders.takeFired(), ...reminders],
       deadLetters: letters.map((l) => ({

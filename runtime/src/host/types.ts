@@ -75,10 +75,16 @@ export interface FlushResult {
   shard: number
   /** Highest seq whose effect is contained in what follows; -1 when the worker has nothing of the shard. */
   upTo: number
-  /** msgpackr-encoded `Record<actorType, unknown[]>`. */
-  drained: Uint8Array
-  snapshots: SnapshotRecord[]
-  reminders: ReminderRecord[]
+  /**
+   * Every byte of the result, transferred in one buffer (see `flush-wire.ts`): first the msgpackr-encoded
+   * `Record<actorType, unknown[]>` of drained records up to `drainedEnd`, then the snapshots' data and
+   * the reminders' messages in order, each ending at its `end`.
+   */
+  bytes: Uint8Array
+  drainedEnd: number
+  /** `end: null` for a deletion. */
+  snapshots: Array<Omit<SnapshotRecord, 'data'> & { end: number | null }>
+  reminders: Array<Omit<ReminderRecord, 'message'> & { end: number }>
   /** Messages the turns sent to other actors since the last flush. */
   outbox: Envelope[]
   deadLetters: DeadLetter[]

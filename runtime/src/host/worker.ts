@@ -1,6 +1,6 @@
 import { isMainThread, MessageChannel, parentPort, threadId } from 'node:worker_threads'
 import * as Comlink from 'comlink'
-import { workerData } from 'piscina'
+import { move, transferableSymbol, valueSymbol, workerData } from 'piscina'
 import type { ActorLogic } from '../actor.ts'
 import { asEndpoint } from '../comlink-endpoint.ts'
 import { decodeEnvelopes } from '../envelopes.ts'
@@ -23,11 +23,13 @@ import {
   turn,
   type WorkerEnv,
 } from './activations.ts'
+import { FlushBytes, layOut } from './flush-wire.ts'
 import type {
   AskTask,
   ControlApi,
   DeadLetter,
   DeliverTask,
+  FlushResult,
   FlushTask,
   HostApi,
   ResetTask,
@@ -166,6 +168,14 @@ async function deliver(task: DeliverTask): Promise<WorkerResult> {
   })
 }
 
+/** A result whose buffer moves to the host instead of being copied. */
+function moving(result: FlushResult): WorkerResult {
+  return move({
+    [transferableSymbol]: [result.bytes.buffer],
+    [valueSymbol]: result,
+  }) as unknown as WorkerResult
+}
+
 async function flush(task: FlushTask): Promise<WorkerResult> {
   const s = shards.get(task.shard)
   if (s === undefined) {
@@ -173,7 +183,8 @@ async function flush(task: FlushTask): Promise<WorkerResult> {
       kind: 'flush',
       shard: task.shard,
       upTo: -1,
-      drained: packr.pack({}),
+      bytes: new Uint8Array(),
+      drainedEnd: 0,
       snapshots: [],
       reminders: [],
       outbox: [],
@@ -183,17 +194,20 @@ async function flush(task: FlushTask): Promise<WorkerResult> {
   }
   return serial(s, () => {
     const { drained, snapshots } = takeChanges(s)
-    return {
+    const bytes = new FlushBytes()
+    const drainedEnd = bytes.add(packr.pack(drained))
+    const records = layOut(bytes, snapshots, s.reminders.splice(0))
+    return moving({
       kind: 'flush',
       shard: s.shard,
       upTo: s.lastSeq,
-      drained: packr.pack(drained),
-      snapshots,
-      reminders: s.reminders.splice(0),
+      bytes: bytes.finish(),
+      drainedEnd,
+      ...records,
       outbox: s.outbox.splice(0),
       deadLetters: s.deadLetters.splice(0),
       activeActors: s.size,
-    }
+    })
   })
 }
 
