@@ -7,6 +7,11 @@ export const runtimeErrors = {
   RT_ERR_TRANSPORT_FULL: 'the transport holds as many unacknowledged bytes as it may; retry later',
   RT_ERR_TRANSPORT_CLOSED: 'the transport is closed',
   RT_ERR_TRANSPORT_CORRUPT_LOG: 'a transport log segment is corrupt',
+  RT_ERR_TRANSPORT_STREAM_MISMATCH:
+    'the JetStream stream exists with other subjects or retention than this transport needs',
+  // Cluster
+  RT_ERR_CLUSTER_LEASE_MISMATCH:
+    "the cluster's KV buckets expire entries after another lease time than this node's",
   // Hosting
   RT_ERR_HOST_STOPPED: 'the runtime host is stopped',
   RT_ERR_ACTOR_UNKNOWN_TYPE: 'no actor type of this name is registered',

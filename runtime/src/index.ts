@@ -2,7 +2,10 @@ export type { ActorContext, ActorLogic, Envelope } from './actor.ts'
 export { defineActor } from './actor.ts'
 export { ClickHouseRuntimeStore } from './clickhouse-store.ts'
 export { type Clock, systemClock } from './clock.ts'
-export { encodeEnvelopes } from './envelopes.ts'
+export { ClusterMember, type ClusterMemberOptions } from './cluster/cluster-member.ts'
+export { placeShards, rendezvousOwner } from './cluster/rendezvous.ts'
+export type { ReleaseReason, ShardLease } from './cluster/shard-lease.ts'
+export { decodeEnvelopes, encodeEnvelopes } from './envelopes.ts'
 export { RuntimeError, type RuntimeErrorCode, runtimeErrors } from './errors.ts'
 export type {
   FlushBatch,
@@ -26,6 +29,7 @@ export {
   streamSeq,
 } from './ids.ts'
 export { InProcessTransport, type InProcessTransportOptions } from './in-process-transport.ts'
+export { JetStreamTransport, type JetStreamTransportOptions } from './jetstream-transport.ts'
 export {
   type ActorRef,
   type DeadLetterRecord,
