@@ -156,4 +156,49 @@ describe('runtime host', () => {
     assert.equal(sink.totals.get('good'), 5)
     assert.equal(sink.totals.get('bad'), 5)
   })
+
+  test('a shard handed to another host with a flush, or lost without one, is applied exactly once', async () => {
+    const transport = await InProcessTransport.open()
+    const sink = new RecordingSink()
+    const keys = Array.from({ length: 16 }, (_, i) => `h${i}`)
+    const all = Array.from({ length: SHARDS }, (_, i) => i as ShardId)
+    const host = (flushIntervalMs: number): RuntimeHost =>
+      new RuntimeHost({
+        transport,
+        sink,
+        workerFile,
+        shardCount: SHARDS,
+        threads: 2,
+        flushIntervalMs,
+        shards: [],
+      })
+    const first = host(20)
+    await first.start()
+    for (const s of all) await first.addShard(s)
+    assert.equal(first.stats().shards, SHARDS)
+    await publishCounts(transport, keys, 30, 'one')
+    await waitFor(() => first.stats().applied === keys.length * 30)
+    // A graceful handoff: everything written before the shard is let go.
+    for (const s of all) assert.equal(await first.removeShard(s, { flush: true }), true)
+    assert.equal(first.stats().shards, 0)
+    for (const k of keys) assert.equal(sink.totals.get(k), 30, k)
+
+    // The next owner never flushes on its own, and loses the shards: nothing of it is written.
+    const second = host(3_600_000)
+    await second.start()
+    for (const s of all) await second.addShard(s)
+    await publishCounts(transport, keys, 30, 'two')
+    await waitFor(() => second.stats().applied === keys.length * 30)
+    for (const s of all) assert.equal(await second.removeShard(s, { flush: false }), false)
+    for (const k of keys) assert.equal(sink.totals.get(k), 30, k)
+
+    // The shards come back to the first host: it replays what the second applied and never wrote.
+    for (const s of all) await first.addShard(s)
+    await waitFor(() => first.stats().applied === keys.length * 60)
+    await first.flushNow()
+    for (const k of keys) assert.equal(sink.totals.get(k), 60, k)
+    await first.stop()
+    await second.stop()
+    await transport.close()
+  })
 })

@@ -1,146 +1,33 @@
 import { randomUUID } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
-import { availableParallelism } from 'node:os'
-import * as Comlink from 'comlink'
 import { Packr } from 'msgpackr'
-import { Piscina } from 'piscina'
-import type { Envelope } from '../actor.ts'
-import { asEndpoint } from '../comlink-endpoint.ts'
 import { encodeEnvelopes } from '../envelopes.ts'
 import { RuntimeError } from '../errors.ts'
-import { type ShardId, type StreamSeq, shardId, shardOf, streamSeq } from '../ids.ts'
-import {
-  type ActorRef,
-  MemoryRuntimeStore,
-  type ReminderRecord,
-  type RuntimeStore,
-  refId,
-  type SnapshotRecord,
-} from '../store.ts'
-import type { Delivery, ShardConsumer, Transport } from '../transport.ts'
+import { type ShardId, shardOf, streamSeq } from '../ids.ts'
+import { type RuntimeStore, refId } from '../store.ts'
+import type { Delivery } from '../transport.ts'
 import { HANDLER_BUCKETS } from './activations.ts'
-import { readBack } from './flush-wire.ts'
+import { Flusher, type FlushHost, type ShardRun } from './flush.ts'
+import {
+  type ResolvedOptions,
+  type RuntimeHostOptions,
+  type RuntimeMetrics,
+  type RuntimeStats,
+  resolveOptions,
+  type Watch,
+} from './options.ts'
+import { WorkerPool } from './pool.ts'
 import { ReminderSchedule } from './reminders.ts'
-import type {
-  ActorInfo,
-  AskResult,
-  ControlApi,
-  DeadLetter,
-  DeliverResult,
-  FlushResult,
-  HostApi,
-  WorkerEvent,
-  WorkerInit,
-  WorkerStats,
-  WorkerTask,
-} from './types.ts'
+import type { ActorInfo, AskResult, DeadLetter, DeliverResult, WorkerStats } from './types.ts'
 
-/** What one shard's actors handed out at one flush, and the stream position it covers. */
-export interface FlushBatch {
-  shard: ShardId
-  upTo: StreamSeq
-  drained: Record<string, unknown[]>
-}
-
-/**
- * Where drained records become durable. `write` must store the batches and their positions together;
- * `positions` reads them back so a replay skips what is already stored.
- */
-export interface FlushSink {
-  positions(): Promise<Map<ShardId, StreamSeq>>
-  write(batches: readonly FlushBatch[]): Promise<void>
-}
-
-export interface RuntimeHostOptions {
-  transport: Transport
-  sink: FlushSink
-  /** Snapshots, reminders and dead letters; in memory by default (tests of other parts). */
-  store?: RuntimeStore
-  /** The worker module: its default export is `createWorkerHandler([...actor definitions])`. */
-  workerFile: string | URL
-  shardCount: number
-  /** Shards this node owns; all of them by default (the embedded single node). */
-  shards?: ShardId[]
-  /** Worker threads; the number of cores by default. */
-  threads?: number
-  flushIntervalMs?: number
-  /** Most stream messages in one task to a worker (the mailbox of a shard holds at most this many). */
-  maxBatch?: number
-  /** Unwritten flush batches kept while the sink fails; past it, shards stop pulling. */
-  maxUnwrittenBatches?: number
-  /** Activations per worker; past it the least recently used are passivated. */
-  maxActorsPerWorker?: number
-  /** Activations idle this long are passivated. */
-  idlePassivateMs?: number
-  askTimeoutMs?: number
-  onError?: (error: unknown, context: string) => void
-  onDeadLetter?: (letter: DeadLetter) => void
-}
-
-interface ResolvedOptions extends Required<Omit<RuntimeHostOptions, 'shards' | 'workerFile' | 'store'>> {
-  shards: ShardId[]
-  workerFile: string
-  store: RuntimeStore
-}
-
-/** Stops watching a live topic; `ready` resolves once every worker publishes to it. */
-export type Watch = (() => void) & { ready: Promise<void> }
-
-/** Per actor type, summed over the workers: what the Prometheus endpoint shows. */
-export interface RuntimeMetrics {
-  byType: Record<
-    string,
-    {
-      active: number
-      activations: number
-      passivations: number
-      turns: number
-      deadLetters: number
-      handler: { buckets: number[]; sumSeconds: number; count: number }
-    }
-  >
-  /** Upper bounds (seconds) of `handler.buckets`; one more bucket is +Inf. */
-  handlerBuckets: number[]
-  mailboxDepth: number
-  deadLetters: number
-  replays: number
-  unwrittenBatches: number
-}
-
-export interface RuntimeStats {
-  threads: number
-  shards: number
-  delivered: number
-  applied: number
-  replays: number
-  deadLetters: number
-  flushes: number
-  flushFailures: number
-  unwrittenBatches: number
-  activeActors: number
-  /** Messages pulled from the transport and not yet applied, over all shards. */
-  mailboxDepth: number
-}
-
-interface ShardRun {
-  shard: ShardId
-  consumer: ShardConsumer
-  /** Highest seq whose effect has left the worker (drained, maybe not written yet). */
-  drainedUpTo: number
-  /** Dead envelopes (`seq:index`) to skip when the shard is replayed. */
-  skip: Set<string>
-  /** The worker lost the shard's state (a handler threw, the worker died): replay from `drainedUpTo`. */
-  needsReset: boolean
-  inFlight: number
-}
-
-interface Unwritten extends FlushBatch {
-  snapshots: SnapshotRecord[]
-  reminders: ReminderRecord[]
-  outbox: Envelope[]
-}
-
-const queueOptions = Piscina.queueOptionsSymbol
+export type {
+  FlushBatch,
+  FlushSink,
+  RuntimeHostOptions,
+  RuntimeMetrics,
+  RuntimeStats,
+  Watch,
+} from './options.ts'
 
 /** The payloads end to end in a buffer of their own, which can be transferred to a worker. */
 function concat(deliveries: readonly Delivery[]): { data: Uint8Array; ends: number[] } {
@@ -156,138 +43,105 @@ function concat(deliveries: readonly Delivery[]): { data: Uint8Array; ends: numb
   }
   return { data, ends }
 }
-type Routed<T> = T & { [queueOptions]: { shard: number } }
 
 /**
  * Hosts the actors of a node: pulls each owned shard from the transport, hands batches to the worker
- * that owns the shard (Piscina `loadBalancer`), and every flush interval drains the workers, stores
- * snapshots, reminders and drained records, and only then acknowledges the transport. A handler that
- * throws, or a worker that dies, costs a replay of the shard from its durable position — never a lost
- * or doubled effect.
+ * that owns the shard, and every flush interval drains the workers, stores snapshots, reminders and
+ * drained records, and only then acknowledges the transport. A handler that throws, or a worker that
+ * dies, costs a replay of the shard from its durable position — never a lost or doubled effect. Shards
+ * can be given and taken while it runs (`addShard`, `removeShard`): how a cluster moves them.
  */
-export class RuntimeHost {
-  private readonly options: ResolvedOptions
-  private readonly pool: Piscina
+export class RuntimeHost implements FlushHost {
+  readonly options: ResolvedOptions
+  readonly pool: WorkerPool
+  readonly reminders: ReminderSchedule
+  readonly runs = new Map<ShardId, ShardRun>()
+  private readonly flusher: Flusher
   private readonly packr = new Packr({ useRecords: false })
-  /** Worker slot of a shard is `shard % threads`; a slot holds the id of the worker serving it. */
-  private readonly slots: Array<number | undefined>
-  private readonly controls = new Map<number, Comlink.Remote<ControlApi>>()
   private readonly abort = new AbortController()
-  private readonly runs = new Map<ShardId, ShardRun>()
-  private readonly loops: Promise<void>[] = []
   private readonly watchers = new Map<string, Set<(payload: unknown) => void>>()
-  private readonly reminders: ReminderSchedule
-  private unwritten: Unwritten[] = []
   private readonly deadByType = new Map<string, number>()
   /** Settles when the workers have the latest set of watched topics. */
   private announced: Promise<void> = Promise.resolve()
-  /** Dead letters not yet in the store. */
-  private readonly deadLetterRecords: Array<DeadLetter & { at: number }> = []
-  private readonly activeByShard = new Map<ShardId, number>()
   private flushTimer: NodeJS.Timeout | undefined
-  private flushing: Promise<void> = Promise.resolve()
-  private admissionWaiters: Array<() => void> = []
+  private flushing: Promise<boolean> = Promise.resolve(true)
   private started = false
   private stopped = false
-  private readonly counters = {
-    delivered: 0,
-    applied: 0,
-    replays: 0,
-    deadLetters: 0,
-    flushes: 0,
-    flushFailures: 0,
-  }
+  private readonly counters = { delivered: 0, applied: 0, replays: 0, deadLetters: 0 }
 
   constructor(options: RuntimeHostOptions) {
-    const threads = options.threads ?? availableParallelism()
-    if (!Number.isInteger(threads) || threads < 1)
-      throw new RuntimeError('RT_ERR_BAD_OPTION', `threads=${threads}`)
-    if (!Number.isInteger(options.shardCount) || options.shardCount < 1 || options.shardCount > 65535) {
-      throw new RuntimeError('RT_ERR_BAD_OPTION', `shardCount=${options.shardCount}`)
-    }
-    this.options = {
-      transport: options.transport,
-      sink: options.sink,
-      store: options.store ?? new MemoryRuntimeStore(),
-      workerFile: String(options.workerFile),
-      shardCount: options.shardCount,
-      shards: options.shards ?? Array.from({ length: options.shardCount }, (_, i) => shardId(i)),
-      threads,
-      flushIntervalMs: options.flushIntervalMs ?? 1000,
-      maxBatch: options.maxBatch ?? 256,
-      maxUnwrittenBatches: options.maxUnwrittenBatches ?? options.shardCount * 30,
-      maxActorsPerWorker: options.maxActorsPerWorker ?? 200_000,
-      idlePassivateMs: options.idlePassivateMs ?? 10 * 60_000,
-      askTimeoutMs: options.askTimeoutMs ?? 5000,
-      onError: options.onError ?? ((e, where) => console.error(`[runtime] ${where}:`, e)),
-      onDeadLetter: options.onDeadLetter ?? ((l) => console.error('[runtime] dead letter', l)),
-    }
-    this.slots = new Array<number | undefined>(threads).fill(undefined)
-    // Every shard's pull waits on this one signal.
-    setMaxListeners(this.options.shards.length + 10, this.abort.signal)
+    this.options = resolveOptions(options)
+    // Every shard's pull waits on the host's signal.
+    setMaxListeners(this.options.shardCount + 10, this.abort.signal)
     this.reminders = new ReminderSchedule((r) => this.fireReminder(r))
-    const init: WorkerInit = {
-      maxActors: this.options.maxActorsPerWorker,
-      idleMs: this.options.idlePassivateMs,
-    }
-    this.pool = new Piscina({
-      filename: this.options.workerFile,
-      minThreads: threads,
-      maxThreads: threads,
-      idleTimeout: Number.POSITIVE_INFINITY,
-      // 'sync' blocks a worker's event loop between tasks, which would starve its timers, the control
-      // plane and snapshot loads; 'async' waits without blocking.
-      atomics: 'async',
-      // Every shard of a worker may have a task queued there; the per-shard loop keeps it to a few each.
-      concurrentTasksPerWorker: Math.max(4, 4 * Math.ceil(this.options.shards.length / threads)),
-      workerData: init,
-      loadBalancer: (task, workers) => {
-        const shard = (task as unknown as Record<symbol, { shard: number } | null>)[queueOptions]?.shard ?? 0
-        const id = this.slots[shard % threads]
-        // Not ready yet (start-up, or a replaced worker): the task waits in the pool's queue.
-        return workers.find((w) => w.id === id && !w.terminating && !w.destroyed) ?? null
+    this.flusher = new Flusher(this)
+    this.pool = new WorkerPool(this.options, {
+      host: { loadSnapshots: (refs) => this.flusher.loadSnapshots(refs) },
+      // Tell a new worker what is watched.
+      onHello: () => void this.announceTopics(),
+      onPublish: (topic, payload) => this.dispatch(topic, payload),
+      onLost: (slot, threadId) => {
+        // Every shard of that worker lost its unflushed state: replay each from what has left the worker.
+        for (const run of this.runs.values()) if (this.pool.slotOf(run.shard) === slot) run.needsReset = true
+        this.options.onError(
+          new Error(`worker ${threadId} exited; its shards replay from their durable positions`),
+          'worker',
+        )
       },
     })
-    this.pool.on('workerCreate', (w: { id: number }) => {
-      const free = this.slots.indexOf(undefined)
-      if (free >= 0) this.slots[free] = w.id
-    })
-    // A destroyed worker's id already reads -1: find the slots whose worker is no longer alive.
-    this.pool.on('workerDestroy', () => {
-      const alive = new Set(this.pool.threads.map((t) => t.threadId).filter((id) => id >= 0))
-      for (const id of this.slots) if (id !== undefined && !alive.has(id)) this.onWorkerLost(id)
-    })
-    this.pool.on('message', (event: WorkerEvent) => this.onWorkerEvent(event))
-    this.pool.on('error', (e: unknown) => this.options.onError(e, 'worker pool'))
   }
 
   async start(): Promise<void> {
     if (this.started) return
     this.started = true
     // Every worker connected (control plane, snapshot loads) before the first message.
-    await new Promise<void>((resolve) => {
-      const check = (): void => {
-        if (this.controls.size >= this.options.threads) resolve()
-        else setTimeout(check, 5)
-      }
-      check()
-    })
+    await this.pool.ready()
     const positions = await this.options.sink.positions()
     for (const r of await this.options.store.loadReminders(this.options.shards)) this.reminders.set(r)
-    for (const shard of this.options.shards) {
-      const durable = positions.get(shard) ?? 0
-      const run: ShardRun = {
-        shard,
-        consumer: await this.options.transport.consumer(shard),
-        drainedUpTo: durable,
-        skip: new Set(),
-        needsReset: false,
-        inFlight: 0,
-      }
-      this.runs.set(shard, run)
-      this.loops.push(this.pullLoop(run, durable))
-    }
+    for (const shard of this.options.shards) await this.open(shard, positions.get(shard) ?? 0)
     this.scheduleFlush()
+  }
+
+  /**
+   * Takes a shard: its reminders are scheduled, its actors start from their snapshots and the stream is
+   * pulled from the sink's durable position (what was applied elsewhere and written is skipped).
+   */
+  async addShard(shard: ShardId): Promise<void> {
+    if (this.stopped) throw new RuntimeError('RT_ERR_HOST_STOPPED')
+    if (!this.started) throw new RuntimeError('RT_ERR_BAD_OPTION', 'addShard before start')
+    if (this.runs.has(shard)) return
+    const durable = (await this.options.sink.positions()).get(shard) ?? 0
+    for (const r of await this.options.store.loadReminders([shard])) this.reminders.set(r)
+    // Whatever the worker may still hold of the shard from an earlier ownership is stale.
+    await this.pool.run({ kind: 'drop', shard, base: durable })
+    await this.open(shard, durable)
+  }
+
+  /**
+   * Gives up a shard (a cluster's rebalance, leave or lost lease). Stops pulling it and waits for its task
+   * in flight; with `flush`, writes what its actors hold and acknowledges it first, so the next owner
+   * starts where this one ended. Its activations and reminder timers are dropped either way: the next
+   * owner restores the actors from their snapshots and replays what was not written. Resolves whether
+   * everything of the shard was written.
+   */
+  async removeShard(shard: ShardId, options: { flush: boolean }): Promise<boolean> {
+    const run = this.runs.get(shard)
+    if (run === undefined) return true
+    run.abort.abort()
+    await run.loop
+    const written = options.flush && !this.stopped ? await this.flushNow([run]) : false
+    this.runs.delete(shard)
+    this.flusher.forget(shard)
+    this.reminders.dropShard(shard)
+    await this.pool.run({ kind: 'drop', shard, base: 0 }).catch((e: unknown) => {
+      this.options.onError(e, `drop shard ${shard}`)
+    })
+    return written
+  }
+
+  /** The shards this node pulls now. */
+  shards(): ShardId[] {
+    return [...this.runs.keys()]
   }
 
   /** Stops pulling, lets in-flight tasks finish, flushes everything and closes the workers. */
@@ -295,16 +149,18 @@ export class RuntimeHost {
     if (this.stopped) return
     this.stopped = true
     this.abort.abort()
-    for (const w of this.admissionWaiters.splice(0)) w()
+    this.flusher.wake()
     clearTimeout(this.flushTimer)
     this.reminders.clear()
-    await Promise.all(this.loops)
+    await Promise.all([...this.runs.values()].map((r) => r.loop))
     await this.flushing
     await this.flushNow()
     await this.pool.destroy()
-    if (this.unwritten.length > 0) {
+    if (this.flusher.unwrittenBatches > 0) {
       this.options.onError(
-        new Error(`${this.unwritten.length} flush batches not written; the transport will redeliver them`),
+        new Error(
+          `${this.flusher.unwrittenBatches} flush batches not written; the transport will redeliver them`,
+        ),
         'stop',
       )
     }
@@ -312,33 +168,41 @@ export class RuntimeHost {
 
   stats(): RuntimeStats {
     let activeActors = 0
-    for (const n of this.activeByShard.values()) activeActors += n
+    for (const n of this.flusher.activeByShard.values()) activeActors += n
     let mailboxDepth = 0
     for (const r of this.runs.values()) mailboxDepth += r.inFlight
     return {
       threads: this.options.threads,
-      shards: this.options.shards.length,
+      shards: this.runs.size,
       ...this.counters,
-      unwrittenBatches: this.unwritten.length,
+      flushes: this.flusher.flushes,
+      flushFailures: this.flusher.failures,
+      unwrittenBatches: this.flusher.unwrittenBatches,
       activeActors,
       mailboxDepth,
     }
   }
 
-  /** Runs a flush cycle now and waits for it; used at shutdown and by tests that read the store. */
-  flushNow(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.flushCycle())
+  /**
+   * Runs a flush cycle now (over `runs`, every shard by default) and waits for it; used at shutdown, on
+   * handoff and by tests that read the store. Resolves whether everything is written.
+   */
+  flushNow(runs?: ShardRun[]): Promise<boolean> {
+    this.flushing = this.flushing.then(() => this.flusher.cycle(runs))
     return this.flushing
   }
 
-  /** Sends a message to an actor through the transport (durable, location-transparent). */
-  async tell(type: string, key: string, message: unknown): Promise<void> {
+  /**
+   * Sends a message to an actor through the transport (durable, location-transparent). A caller that
+   * retries a tell whose outcome it does not know passes the same `id`: it is stored once.
+   */
+  async tell(type: string, key: string, message: unknown, options: { id?: string } = {}): Promise<void> {
     if (this.stopped) throw new RuntimeError('RT_ERR_HOST_STOPPED')
     const shard = shardOf(type, key, this.options.shardCount)
     await this.options.transport.publish(
       shard,
       encodeEnvelopes([[type, key, message]]),
-      `tell:${randomUUID()}`,
+      `tell:${options.id ?? randomUUID()}`,
     )
   }
 
@@ -352,15 +216,6 @@ export class RuntimeHost {
     const run = this.runs.get(shard)
     if (run === undefined)
       throw new RuntimeError('RT_ERR_BAD_OPTION', `shard ${shard} is not owned by this node`)
-    const task: Routed<WorkerTask> = {
-      kind: 'ask',
-      shard,
-      base: run.drainedUpTo,
-      type,
-      key,
-      request,
-      [queueOptions]: { shard },
-    }
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -369,8 +224,15 @@ export class RuntimeHost {
       )
     })
     try {
-      const result = (await Promise.race([this.pool.run(task), timeout])) as AskResult
-      return result.reply as R
+      const task = this.pool.run<AskResult>({
+        kind: 'ask',
+        shard,
+        base: run.drainedUpTo,
+        type,
+        key,
+        request,
+      })
+      return (await Promise.race([task, timeout])).reply as R
     } finally {
       clearTimeout(timer)
     }
@@ -441,23 +303,24 @@ export class RuntimeHost {
 
   /** The control plane: what each worker holds. */
   async workerStats(): Promise<WorkerStats[]> {
-    return Promise.all([...this.controls.values()].map((c) => c.stats()))
+    return Promise.all([...this.pool.controls.values()].map((c) => c.stats()))
   }
 
   async listActors(limit = 100): Promise<ActorInfo[]> {
-    const lists = await Promise.all([...this.controls.values()].map((c) => c.listActors(limit)))
+    const lists = await Promise.all([...this.pool.controls.values()].map((c) => c.listActors(limit)))
     return lists.flat().slice(0, limit)
   }
 
   /** The state of an active actor (its durable part where it has one); undefined when not active. */
   async inspect(type: string, key: string): Promise<unknown> {
-    const control = this.controlOf(type, key)
+    const control = this.pool.controlOf(shardOf(type, key, this.options.shardCount))
     return (await control?.inspect(type, key))?.state
   }
 
   /** Passivates an active actor now (its snapshot goes out with the next flush). */
   async passivate(type: string, key: string): Promise<boolean> {
-    return (await this.controlOf(type, key)?.passivate(type, key)) ?? false
+    const control = this.pool.controlOf(shardOf(type, key, this.options.shardCount))
+    return (await control?.passivate(type, key)) ?? false
   }
 
   /** Dead letters kept in the runtime store, newest first. */
@@ -465,91 +328,66 @@ export class RuntimeHost {
     return this.options.store.deadLetters(limit)
   }
 
-  private controlOf(type: string, key: string): Comlink.Remote<ControlApi> | undefined {
-    const shard = shardOf(type, key, this.options.shardCount)
-    const id = this.slots[shard % this.options.threads]
-    return id === undefined ? undefined : this.controls.get(id)
+  recordDeadLetter(l: DeadLetter): void {
+    this.counters.deadLetters++
+    this.deadByType.set(l.type, (this.deadByType.get(l.type) ?? 0) + 1)
+    this.options.onDeadLetter(l)
+    this.flusher.keepDeadLetter(l)
+  }
+
+  /** Starts pulling `shard` from `durable`. */
+  private async open(shard: ShardId, durable: number): Promise<void> {
+    const abort = new AbortController()
+    const stop = (): void => abort.abort()
+    this.abort.signal.addEventListener('abort', stop, { once: true })
+    const run: ShardRun = {
+      shard,
+      consumer: await this.options.transport.consumer(shard),
+      drainedUpTo: durable,
+      skip: new Set(),
+      needsReset: false,
+      inFlight: 0,
+      abort,
+      loop: Promise.resolve(),
+    }
+    this.runs.set(shard, run)
+    run.loop = this.pullLoop(run, durable).finally(() => this.abort.signal.removeEventListener('abort', stop))
   }
 
   /** Tells every worker the watched topics; resolves when all have them. */
   private announceTopics(): Promise<void> {
     const topics = [...this.watchers.keys()]
     this.announced = Promise.all(
-      [...this.controls.values()].map((c) =>
+      [...this.pool.controls.values()].map((c) =>
         c.setWatched(topics).catch((e: unknown) => this.options.onError(e, 'announce watched topics')),
       ),
     ).then(() => {})
     return this.announced
   }
 
-  private onWorkerEvent(event: WorkerEvent): void {
-    if (event.kind === 'hm-rt-publish') {
-      for (const l of this.watchers.get(event.topic) ?? []) {
-        try {
-          l(event.payload)
-        } catch (e) {
-          this.options.onError(e, `watcher of ${event.topic}`)
-        }
+  private dispatch(topic: string, payload: unknown): void {
+    for (const l of this.watchers.get(topic) ?? []) {
+      try {
+        l(payload)
+      } catch (e) {
+        this.options.onError(e, `watcher of ${topic}`)
       }
-      return
     }
-    // hello: wire the control plane and the snapshot loads, and tell the new worker what is watched.
-    this.controls.set(event.threadId, Comlink.wrap<ControlApi>(asEndpoint(event.control)))
-    event.control.unref()
-    const api: HostApi = { loadSnapshots: (refs) => this.loadSnapshots(refs) }
-    Comlink.expose(api, asEndpoint(event.host))
-    event.host.unref()
-    void this.announceTopics()
-  }
-
-  /** Snapshots not yet written are served from the unwritten batches, so a replay never reads stale state. */
-  private async loadSnapshots(refs: ActorRef[]): Promise<Map<string, Uint8Array>> {
-    const pending = new Map<string, Uint8Array | null>()
-    for (const u of this.unwritten) for (const s of u.snapshots) pending.set(refId(s.type, s.key), s.data)
-    const fromStore = refs.filter((r) => !pending.has(refId(r.type, r.key)))
-    const out = await this.options.store.loadSnapshots(fromStore)
-    for (const r of refs) {
-      const p = pending.get(refId(r.type, r.key))
-      if (p) out.set(refId(r.type, r.key), p)
-    }
-    return out
-  }
-
-  private onWorkerLost(id: number): void {
-    const slot = this.slots.indexOf(id)
-    if (slot < 0) return
-    this.slots[slot] = undefined
-    this.controls.delete(id)
-    if (this.stopped) return
-    // Every shard of that worker lost its unflushed state: replay each from what has left the worker.
-    for (const run of this.runs.values()) if (run.shard % this.options.threads === slot) run.needsReset = true
-    this.options.onError(
-      new Error(`worker ${id} exited; its shards replay from their durable positions`),
-      'worker',
-    )
   }
 
   private async resetShard(run: ShardRun): Promise<void> {
     run.needsReset = false
     run.consumer.rewind(streamSeq(run.drainedUpTo))
     this.counters.replays++
-    const task: Routed<WorkerTask> = {
-      kind: 'reset',
-      shard: run.shard,
-      base: run.drainedUpTo,
-      [queueOptions]: { shard: run.shard },
-    }
-    await this.pool.run(task)
+    await this.pool.run({ kind: 'reset', shard: run.shard, base: run.drainedUpTo })
   }
 
   private async pullLoop(run: ShardRun, durable: number): Promise<void> {
-    const { signal } = this.abort
+    const { signal } = run.abort
     const { consumer, shard } = run
     while (!signal.aborted) {
-      if (this.unwritten.length >= this.options.maxUnwrittenBatches) {
-        await new Promise<void>((resolve) => this.admissionWaiters.push(resolve))
-        continue
-      }
+      await this.flusher.room(signal)
+      if (signal.aborted) return
       let batch: Delivery[]
       try {
         if (run.needsReset) await this.resetShard(run)
@@ -569,21 +407,20 @@ export class RuntimeHost {
         continue
       }
       const { data, ends } = concat(fresh)
-      const task: Routed<WorkerTask> = {
-        kind: 'deliver',
-        shard,
-        base: run.drainedUpTo,
-        seqs: fresh.map((d) => d.seq),
-        data,
-        ends,
-        skip: [...run.skip],
-        [queueOptions]: { shard },
-      }
       run.inFlight = fresh.length
       try {
-        const result = (await this.pool.run(task, {
-          transferList: [data.buffer as ArrayBuffer],
-        })) as DeliverResult
+        const result = await this.pool.run<DeliverResult>(
+          {
+            kind: 'deliver',
+            shard,
+            base: run.drainedUpTo,
+            seqs: fresh.map((d) => d.seq),
+            data,
+            ends,
+            skip: [...run.skip],
+          },
+          [data.buffer as ArrayBuffer],
+        )
         this.counters.delivered += fresh.length
         this.counters.applied += result.applied
         for (const l of result.deadLetters) {
@@ -602,125 +439,11 @@ export class RuntimeHost {
     }
   }
 
-  private recordDeadLetter(l: DeadLetter): void {
-    this.counters.deadLetters++
-    this.deadByType.set(l.type, (this.deadByType.get(l.type) ?? 0) + 1)
-    this.options.onDeadLetter(l)
-    this.deadLetterRecords.push({ ...l, at: Date.now() })
-  }
-
   private scheduleFlush(): void {
     if (this.stopped) return
     this.flushTimer = setTimeout(() => {
       void this.flushNow().finally(() => this.scheduleFlush())
     }, this.options.flushIntervalMs)
-  }
-
-  private async flushCycle(): Promise<void> {
-    const runs = [...this.runs.values()].filter((r) => !r.needsReset)
-    const results = await Promise.all(
-      runs.map(async (run) => {
-        const task: Routed<WorkerTask> = {
-          kind: 'flush',
-          shard: run.shard,
-          base: run.drainedUpTo,
-          [queueOptions]: { shard: run.shard },
-        }
-        try {
-          return (await this.pool.run(task)) as FlushResult
-        } catch (e) {
-          this.options.onError(e, `flush shard ${run.shard}`)
-          return undefined
-        }
-      }),
-    )
-    for (const r of results) {
-      if (r === undefined || r.upTo < 0) continue
-      const run = this.runs.get(shardId(r.shard))!
-      this.activeByShard.set(run.shard, r.activeActors)
-      for (const l of r.deadLetters) this.recordDeadLetter(l)
-      const drained = this.packr.unpack(r.bytes.subarray(0, r.drainedEnd)) as Record<string, unknown[]>
-      const empty =
-        Object.keys(drained).length === 0 &&
-        r.snapshots.length + r.reminders.length + r.outbox.length + r.deadLetters.length === 0 &&
-        r.upTo <= run.drainedUpTo
-      if (empty) continue
-      run.drainedUpTo = Math.max(run.drainedUpTo, r.upTo)
-      // A dead envelope at or below what has left the worker is never replayed again: forget it.
-      for (const id of run.skip)
-        if (Number(id.slice(0, id.indexOf(':'))) <= run.drainedUpTo) run.skip.delete(id)
-      this.unwritten.push({
-        shard: run.shard,
-        upTo: streamSeq(r.upTo),
-        drained,
-        ...readBack(r),
-        outbox: r.outbox,
-      })
-    }
-    if (this.unwritten.length === 0 && this.deadLetterRecords.length === 0) return
-    const batches = this.unwritten
-    const letters = this.deadLetterRecords.splice(0)
-    try {
-      await this.writeBatches(batches, letters)
-    } catch (e) {
-      this.deadLetterRecords.unshift(...letters)
-      this.counters.flushFailures++
-      this.options.onError(e, 'flush write (kept, retried next interval)')
-      return
-    }
-    this.unwritten = this.unwritten.slice(batches.length)
-    this.counters.flushes++
-    for (const w of this.admissionWaiters.splice(0)) w()
-    const acked = new Map<ShardId, number>()
-    for (const b of batches) acked.set(b.shard, Math.max(acked.get(b.shard) ?? 0, b.upTo))
-    await Promise.all(
-      [...acked].map(([shard, upTo]) =>
-        this.runs
-          .get(shard)
-          ?.consumer.ack(streamSeq(upTo))
-          .catch((e: unknown) => this.options.onError(e, `ack shard ${shard}`)),
-      ),
-    )
-  }
-
-  /**
-   * Order matters: messages to other actors are stored in the transport and runtime state in the store
-   * before the sink records the positions; a crash in between replays, and replays are idempotent.
-   */
-  private async writeBatches(
-    batches: Unwritten[],
-    letters: Array<DeadLetter & { at: number }>,
-  ): Promise<void> {
-    const outbox: Array<{ shard: number; upTo: number; envelopes: Envelope[] }> = []
-    for (const b of batches)
-      if (b.outbox.length > 0) outbox.push({ shard: b.shard, upTo: b.upTo, envelopes: b.outbox })
-    await Promise.all(
-      outbox.flatMap(({ shard, upTo, envelopes }) =>
-        envelopes.map((env, i) =>
-          this.options.transport.publish(
-            shardOf(env[0], env[1], this.options.shardCount),
-            encodeEnvelopes([env]),
-            `out:${shard}:${upTo}:${i}`,
-          ),
-        ),
-      ),
-    )
-    const reminders = batches.flatMap((b) => b.reminders)
-    await this.options.store.save({
-      snapshots: batches.flatMap((b) => b.snapshots),
-      // Fired cancellations first: an actor that set the same reminder again since must win.
-      reminders: [...this.reminders.takeFired(), ...reminders],
-      deadLetters: letters.map((l) => ({
-        shard: l.shard,
-        seq: l.seq,
-        type: l.type,
-        key: l.key,
-        reason: l.reason,
-        at: l.at,
-      })),
-    })
-    for (const r of reminders) this.reminders.set(r)
-    await this.options.sink.write(batches.map(({ shard, upTo, drained }) => ({ shard, upTo, drained })))
   }
 
   private fireReminder(r: {

@@ -11,7 +11,7 @@ const MAX_WAIT = 2 ** 31 - 1
  * so a reminder fires once.
  */
 export class ReminderSchedule {
-  private readonly entries = new Map<string, NodeJS.Timeout>()
+  private readonly entries = new Map<string, { timer: NodeJS.Timeout; shard: number }>()
   private fired: ReminderRecord[] = []
 
   constructor(
@@ -25,7 +25,7 @@ export class ReminderSchedule {
 
   set(r: ReminderRecord): void {
     const id = `${refId(r.type, r.key)}\u0000${r.name}`
-    clearTimeout(this.entries.get(id))
+    clearTimeout(this.entries.get(id)?.timer)
     this.entries.delete(id)
     if (r.at === null) return
     const due = r as Due
@@ -41,7 +41,7 @@ export class ReminderSchedule {
         Math.min(MAX_WAIT, Math.max(0, wait)),
       )
       timer.unref()
-      this.entries.set(id, timer)
+      this.entries.set(id, { timer, shard: r.shard })
     }
     arm()
   }
@@ -51,8 +51,17 @@ export class ReminderSchedule {
     return this.fired.splice(0)
   }
 
+  /** Forgets the reminders of a shard this node gave up (its next owner loads them). */
+  dropShard(shard: number): void {
+    for (const [id, e] of this.entries) {
+      if (e.shard !== shard) continue
+      clearTimeout(e.timer)
+      this.entries.delete(id)
+    }
+  }
+
   clear(): void {
-    for (const t of this.entries.values()) clearTimeout(t)
+    for (const e of this.entries.values()) clearTimeout(e.timer)
     this.entries.clear()
   }
 }

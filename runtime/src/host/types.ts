@@ -48,7 +48,12 @@ export interface ResetTask extends ShardTask {
   kind: 'reset'
 }
 
-export type WorkerTask = DeliverTask | FlushTask | AskTask | ResetTask
+/** Drops every activation of the shard and forgets it (the shard moved to another node). */
+export interface DropTask extends ShardTask {
+  kind: 'drop'
+}
+
+export type WorkerTask = DeliverTask | FlushTask | AskTask | ResetTask | DropTask
 
 export interface DeadLetter {
   shard: number
@@ -97,7 +102,7 @@ export interface AskResult {
 }
 
 export interface ResetResult {
-  kind: 'reset'
+  kind: 'reset' | 'drop'
 }
 
 export type WorkerResult = DeliverResult | FlushResult | AskResult | ResetResult

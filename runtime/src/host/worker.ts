@@ -29,6 +29,7 @@ import type {
   ControlApi,
   DeadLetter,
   DeliverTask,
+  DropTask,
   FlushResult,
   FlushTask,
   HostApi,
@@ -224,13 +225,16 @@ async function ask(task: AskTask): Promise<WorkerResult> {
   })
 }
 
-async function reset(task: ResetTask): Promise<WorkerResult> {
-  const s = shardState(task.shard, task.base)
-  return serial(s, () => {
-    for (const keys of s.byType.values()) for (const a of [...keys.values()]) dispose(a)
-    shards.set(task.shard, newShard(env, task.shard, task.base))
-    return { kind: 'reset' }
-  })
+/** Drops the shard's activations; `reset` starts it again at `base`, `drop` forgets it. */
+async function reset(task: ResetTask | DropTask): Promise<WorkerResult> {
+  const s = shards.get(task.shard)
+  const clear = (): WorkerResult => {
+    if (s !== undefined) for (const keys of s.byType.values()) for (const a of [...keys.values()]) dispose(a)
+    if (task.kind === 'reset') shards.set(task.shard, newShard(env, task.shard, task.base))
+    else shards.delete(task.shard)
+    return { kind: task.kind }
+  }
+  return s === undefined ? clear() : serial(s, clear)
 }
 
 function passivateIdle(): void {
@@ -342,6 +346,7 @@ export function createWorkerHandler(
       case 'ask':
         return ask(task)
       case 'reset':
+      case 'drop':
         return reset(task)
     }
   }

@@ -1,0 +1,122 @@
+import * as Comlink from 'comlink'
+import { Piscina } from 'piscina'
+import { asEndpoint } from '../comlink-endpoint.ts'
+import type { ResolvedOptions } from './options.ts'
+import type { ControlApi, HostApi, WorkerEvent, WorkerInit, WorkerResult, WorkerTask } from './types.ts'
+
+const queueOptions = Piscina.queueOptionsSymbol
+
+export interface WorkerPoolEvents {
+  /** What the workers may call on the host (snapshot loads). */
+  host: HostApi
+  /** A worker connected: its control plane is ready. */
+  onHello(): void
+  /** An actor published to a live topic. */
+  onPublish(topic: string, payload: unknown): void
+  /** The worker of `slot` is gone; its shards lost their state in memory. */
+  onLost(slot: number, threadId: number): void
+}
+
+/**
+ * The node's worker threads: a fixed Piscina pool in which every shard is pinned to one worker (slot
+ * `shard % threads`) through Piscina's `loadBalancer`, plus each worker's control plane (comlink).
+ */
+export class WorkerPool {
+  private readonly piscina: Piscina
+  /** A slot holds the thread id of the worker serving it. */
+  private readonly slots: Array<number | undefined>
+  /** Control planes by thread id. */
+  readonly controls = new Map<number, Comlink.Remote<ControlApi>>()
+  private closing = false
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly events: WorkerPoolEvents,
+  ) {
+    const threads = options.threads
+    this.slots = new Array<number | undefined>(threads).fill(undefined)
+    const init: WorkerInit = { maxActors: options.maxActorsPerWorker, idleMs: options.idlePassivateMs }
+    this.piscina = new Piscina({
+      filename: options.workerFile,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      // 'sync' blocks a worker's event loop between tasks, which would starve its timers, the control
+      // plane and snapshot loads; 'async' waits without blocking.
+      atomics: 'async',
+      // Every shard of a worker may have a task queued there; the per-shard loop keeps it to a few each.
+      concurrentTasksPerWorker: Math.max(4, 4 * Math.ceil(options.shardCount / threads)),
+      workerData: init,
+      loadBalancer: (task, workers) => {
+        const shard = (task as unknown as Record<symbol, { shard: number } | null>)[queueOptions]?.shard ?? 0
+        const id = this.slots[shard % threads]
+        // Not ready yet (start-up, or a replaced worker): the task waits in the pool's queue.
+        return workers.find((w) => w.id === id && !w.terminating && !w.destroyed) ?? null
+      },
+    })
+    this.piscina.on('workerCreate', (w: { id: number }) => {
+      const free = this.slots.indexOf(undefined)
+      if (free >= 0) this.slots[free] = w.id
+    })
+    // A destroyed worker's id already reads -1: find the slots whose worker is no longer alive.
+    this.piscina.on('workerDestroy', () => {
+      const alive = new Set(this.piscina.threads.map((t) => t.threadId).filter((id) => id >= 0))
+      for (const id of this.slots) if (id !== undefined && !alive.has(id)) this.lost(id)
+    })
+    this.piscina.on('message', (event: WorkerEvent) => this.onWorkerEvent(event))
+    this.piscina.on('error', (e: unknown) => options.onError(e, 'worker pool'))
+  }
+
+  /** Resolves once every worker has connected its control plane. */
+  ready(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (this.controls.size >= this.options.threads) resolve()
+        else setTimeout(check, 5)
+      }
+      check()
+    })
+  }
+
+  /** Runs `task` on the worker of its shard; `transferList` moves buffers instead of copying them. */
+  run<R extends WorkerResult>(task: WorkerTask, transferList?: ArrayBuffer[]): Promise<R> {
+    const routed = { ...task, [queueOptions]: { shard: task.shard } }
+    return this.piscina.run(routed, transferList ? { transferList } : {}) as Promise<R>
+  }
+
+  /** The control plane of the worker serving `shard`, when it is connected. */
+  controlOf(shard: number): Comlink.Remote<ControlApi> | undefined {
+    const id = this.slots[shard % this.options.threads]
+    return id === undefined ? undefined : this.controls.get(id)
+  }
+
+  slotOf(shard: number): number {
+    return shard % this.options.threads
+  }
+
+  async destroy(): Promise<void> {
+    this.closing = true
+    await this.piscina.destroy()
+  }
+
+  private lost(id: number): void {
+    const slot = this.slots.indexOf(id)
+    if (slot < 0) return
+    this.slots[slot] = undefined
+    this.controls.delete(id)
+    if (!this.closing) this.events.onLost(slot, id)
+  }
+
+  private onWorkerEvent(event: WorkerEvent): void {
+    if (event.kind === 'hm-rt-publish') {
+      this.events.onPublish(event.topic, event.payload)
+      return
+    }
+    // hello: wire the control plane and the snapshot loads.
+    this.controls.set(event.threadId, Comlink.wrap<ControlApi>(asEndpoint(event.control)))
+    event.control.unref()
+    Comlink.expose(this.events.host, asEndpoint(event.host))
+    event.host.unref()
+    this.events.onHello()
+  }
+}
