@@ -8,7 +8,7 @@ import type { IngestSettings } from './ingest/steps.ts'
 import ingest from './plugins/ingest.ts'
 import live from './plugins/live.ts'
 import metrics from './plugins/metrics.ts'
-import query from './plugins/query.ts'
+import query from './plugins/query/index.ts'
 import sdkAssets from './plugins/sdk-assets.ts'
 import type { Cache } from './stores/cache.ts'
 
