@@ -15,9 +15,12 @@ export interface SessionMessage {
   events: SessionEvent[]
 }
 
-/** Sent by the actor to itself (timer or reminder): check whether the session has gone idle. */
+/**
+ * Sent by the actor to itself (timer or reminder): `idle` checks whether the session has gone idle;
+ * `summary` only brings the actor back to the next flush, whose drain writes the summary it held back.
+ */
 export interface SessionTick {
-  tick: 'idle'
+  tick: 'idle' | 'summary'
 }
 
 type Msg = SessionMessage | SessionTick
@@ -362,6 +365,7 @@ export const sessionActor = defineActor<SessionState, Msg, SessionRecord>({
   initial: (key) => fresh(key),
   receive: (s, m, ctx) => {
     if ('tick' in m) {
+      if (m.tick === 'summary') return s
       if (s.ended) {
         ctx.passivate()
         return s
@@ -398,14 +402,16 @@ export const sessionActor = defineActor<SessionState, Msg, SessionRecord>({
   },
   drain: (s, ctx) => {
     const now = ctx.now()
-    if (
-      s.summaryDirty &&
-      s.events > 0 &&
-      (s.ended || s.summaryAt === 0 || now - s.summaryAt >= SESSION_SUMMARY_EVERY_MS)
-    ) {
-      s.outbox.push(['s', summaryRow(s)])
-      s.summaryDirty = false
-      s.summaryAt = now
+    if (s.summaryDirty && s.events > 0) {
+      const wait = s.ended || s.summaryAt === 0 ? 0 : s.summaryAt + SESSION_SUMMARY_EVERY_MS - now
+      if (wait <= 0) {
+        s.outbox.push(['s', summaryRow(s)])
+        s.summaryDirty = false
+        s.summaryAt = now
+      } else {
+        // Held back: the runtime drains only actors that had a turn, so come back when it is due.
+        ctx.setTimer('summary', wait, { tick: 'summary' })
+      }
     }
     if (s.outbox.length === 0) return []
     const out = s.outbox

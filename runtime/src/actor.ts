@@ -45,6 +45,8 @@ export interface ActorLogic<S = unknown, M = unknown, D = unknown> {
   /**
    * Hands out what changed since the last call (for example deltas to store). The host makes the
    * drained records durable through its sink before it acknowledges the messages that produced them.
+   * It is called at a flush for the actors that had a turn (or started) since the previous one, and at
+   * passivation: an actor that holds something back for later sets a timer to be back in time.
    */
   drain?(state: S, ctx: ActorContext<M>): D[]
   /**
