@@ -84,6 +84,22 @@ export class ClickHouseRuntimeStore implements RuntimeStore {
     return out
   }
 
+  async *snapshotRefs(shards: readonly ShardId[]): AsyncIterable<ActorRef> {
+    if (shards.length === 0) return
+    const rs = await this.client.query({
+      query: `SELECT type, key FROM ${this.db}.rt_snapshots WHERE shard IN {shards:Array(UInt16)}
+        GROUP BY type, key HAVING argMax(deleted, version) = 0`,
+      query_params: { shards: [...shards] },
+      format: 'JSONCompactEachRow',
+    })
+    for await (const rows of rs.stream<[string, string]>()) {
+      for (const row of rows) {
+        const [type, key] = row.json()
+        yield { type, key }
+      }
+    }
+  }
+
   async loadReminders(shards: readonly ShardId[]): Promise<ReminderRecord[]> {
     if (shards.length === 0) return []
     const rs = await this.client.query({

@@ -44,6 +44,8 @@ export interface RuntimeChanges {
 export interface RuntimeStore {
   /** The latest snapshot of each actor that has one, by `refId`. */
   loadSnapshots(refs: readonly ActorRef[]): Promise<Map<string, Uint8Array>>
+  /** The actors of these shards that have a snapshot (not deleted), streamed. */
+  snapshotRefs(shards: readonly ShardId[]): AsyncIterable<ActorRef>
   /** The reminders not cancelled of actors on these shards. */
   loadReminders(shards: readonly ShardId[]): Promise<ReminderRecord[]>
   /** Stores changes; later records of the same actor (and reminder name) win. */
@@ -52,7 +54,7 @@ export interface RuntimeStore {
 }
 
 export class MemoryRuntimeStore implements RuntimeStore {
-  private readonly snapshots = new Map<string, Uint8Array>()
+  private readonly snapshots = new Map<string, SnapshotRecord & { data: Uint8Array }>()
   private readonly reminders = new Map<string, ReminderRecord>()
   private readonly letters: DeadLetterRecord[] = []
   private readonly maxLetters: number
@@ -65,9 +67,14 @@ export class MemoryRuntimeStore implements RuntimeStore {
     const out = new Map<string, Uint8Array>()
     for (const r of refs) {
       const s = this.snapshots.get(refId(r.type, r.key))
-      if (s !== undefined) out.set(refId(r.type, r.key), s)
+      if (s !== undefined) out.set(refId(r.type, r.key), s.data)
     }
     return out
+  }
+
+  async *snapshotRefs(shards: readonly ShardId[]): AsyncIterable<ActorRef> {
+    const set = new Set<number>(shards)
+    for (const s of [...this.snapshots.values()]) if (set.has(s.shard)) yield { type: s.type, key: s.key }
   }
 
   async loadReminders(shards: readonly ShardId[]): Promise<ReminderRecord[]> {
@@ -78,7 +85,7 @@ export class MemoryRuntimeStore implements RuntimeStore {
   async save(changes: RuntimeChanges): Promise<void> {
     for (const s of changes.snapshots) {
       if (s.data === null) this.snapshots.delete(refId(s.type, s.key))
-      else this.snapshots.set(refId(s.type, s.key), s.data)
+      else this.snapshots.set(refId(s.type, s.key), { ...s, data: s.data })
     }
     for (const r of changes.reminders) {
       const id = `${refId(r.type, r.key)}\u0000${r.name}`

@@ -123,6 +123,30 @@ describe('actor semantics', () => {
     assert.equal(r.sink.totals.get('p'), 12, 'drained deltas are not lost by passivation')
   })
 
+  test('a new actor costs no snapshot lookup; after a restart a snapshotted one is restored', async () => {
+    class ObservedStore extends MemoryRuntimeStore {
+      readonly asked: string[] = []
+      override async loadSnapshots(refs: Parameters<MemoryRuntimeStore['loadSnapshots']>[0]) {
+        this.asked.push(...refs.map((r) => r.key))
+        return super.loadSnapshots(refs)
+      }
+    }
+    const store = new ObservedStore()
+    const dir = await tempDir()
+    const first = await rig({ store, dir })
+    for (let i = 0; i < 20; i++) await first.send(`new${i}`, { add: i + 1 })
+    await waitFor(async () => (await totalOf(first, 'new19')) === 20)
+    await first.close()
+    assert.deepEqual(store.asked, [], 'never snapshotted: nothing to look up')
+    const second = await rig({ store, dir })
+    await second.send('new3', { add: 10 })
+    await second.send('other', { add: 1 })
+    await waitFor(async () => (await totalOf(second, 'new3')) === 14)
+    assert.equal(await totalOf(second, 'other'), 1)
+    assert.deepEqual(store.asked, ['new3'], 'only the actor with a stored snapshot is looked up')
+    await second.close()
+  })
+
   test('idle activations and those past the per-worker cap are passivated, state kept', async () => {
     const r = await rig({ idlePassivateMs: 200, maxActorsPerWorker: 5 })
     for (let i = 0; i < 30; i++) await r.send(`k${i}`, { add: i })

@@ -51,6 +51,28 @@ function contract(name: string, open: () => Promise<RuntimeStore>): void {
       assert.equal(got.size, 1)
     })
 
+    test('the actors with a snapshot are listed by shard, deleted ones not', async () => {
+      const store = await open()
+      await store.save({
+        snapshots: [
+          { type: 'a', key: 'k1', shard: 1, data: bytes('v1') },
+          { type: 'a', key: 'k2', shard: 1, data: bytes('w1') },
+          { type: 'b', key: 'k3', shard: 2, data: bytes('x1') },
+          { type: 'a', key: 'k4', shard: 3, data: bytes('y1') },
+        ],
+        reminders: [],
+        deadLetters: [],
+      })
+      await store.save({
+        snapshots: [{ type: 'a', key: 'k2', shard: 1, data: null }],
+        reminders: [],
+        deadLetters: [],
+      })
+      const refs: string[] = []
+      for await (const r of store.snapshotRefs([shardId(1), shardId(2)])) refs.push(`${r.type}/${r.key}`)
+      assert.deepEqual(refs.sort(), ['a/k1', 'b/k3'])
+    })
+
     test('reminders load by shard; a cancellation removes one', async () => {
       const store = await open()
       const r = (name: string, shard: number, at: number | null) => ({

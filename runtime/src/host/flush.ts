@@ -8,6 +8,7 @@ import { readBack } from './flush-wire.ts'
 import type { FlushBatch, ResolvedOptions } from './options.ts'
 import type { WorkerPool } from './pool.ts'
 import type { ReminderSchedule } from './reminders.ts'
+import type { SnapshotIndex } from './snapshot-index.ts'
 import type { DeadLetter, FlushResult } from './types.ts'
 
 /** A shard this node pulls. */
@@ -38,6 +39,7 @@ export interface FlushHost {
   readonly pool: WorkerPool
   readonly reminders: ReminderSchedule
   readonly runs: ReadonlyMap<ShardId, ShardRun>
+  readonly snapshotIndex: SnapshotIndex
   recordDeadLetter(letter: DeadLetter): void
 }
 
@@ -143,7 +145,8 @@ export class Flusher {
   async loadSnapshots(refs: ActorRef[]): Promise<Map<string, Uint8Array>> {
     const pending = new Map<string, Uint8Array | null>()
     for (const u of this.unwritten) for (const s of u.snapshots) pending.set(refId(s.type, s.key), s.data)
-    const fromStore = refs.filter((r) => !pending.has(refId(r.type, r.key)))
+    const index = this.host.snapshotIndex
+    const fromStore = refs.filter((r) => !pending.has(refId(r.type, r.key)) && index.mayHave(r))
     const out = await this.host.options.store.loadSnapshots(fromStore)
     for (const r of refs) {
       const p = pending.get(refId(r.type, r.key))
@@ -192,8 +195,9 @@ export class Flusher {
       ),
     )
     const set = batches.flatMap((b) => b.reminders)
+    const snapshots = batches.flatMap((b) => b.snapshots)
     await options.store.save({
-      snapshots: batches.flatMap((b) => b.snapshots),
+      snapshots,
       // Fired cancellations first: an actor that set the same reminder again since must win.
       reminders: [...reminders.takeFired(), ...set],
       deadLetters: letters.map((l) => ({
@@ -206,6 +210,7 @@ export class Flusher {
       })),
     })
     for (const r of set) reminders.set(r)
+    for (const s of snapshots) if (s.data !== null) this.host.snapshotIndex.add(s)
     await options.sink.write(batches.map(({ shard, upTo, drained }) => ({ shard, upTo, drained })))
   }
 }

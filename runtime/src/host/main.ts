@@ -18,6 +18,7 @@ import {
 } from './options.ts'
 import { WorkerPool } from './pool.ts'
 import { ReminderSchedule } from './reminders.ts'
+import { SnapshotIndex } from './snapshot-index.ts'
 import type { ActorInfo, AskResult, DeadLetter, DeliverResult, WorkerStats } from './types.ts'
 
 export type {
@@ -56,6 +57,7 @@ export class RuntimeHost implements FlushHost {
   readonly pool: WorkerPool
   readonly reminders: ReminderSchedule
   readonly runs = new Map<ShardId, ShardRun>()
+  readonly snapshotIndex = new SnapshotIndex()
   private readonly flusher: Flusher
   private readonly packr = new Packr({ useRecords: false })
   private readonly abort = new AbortController()
@@ -97,7 +99,7 @@ export class RuntimeHost implements FlushHost {
     // Every worker connected (control plane, snapshot loads) before the first message.
     await this.pool.ready()
     const positions = await this.options.sink.positions()
-    for (const r of await this.options.store.loadReminders(this.options.shards)) this.reminders.set(r)
+    await this.load(this.options.shards)
     for (const shard of this.options.shards) await this.open(shard, positions.get(shard) ?? 0)
     this.scheduleFlush()
   }
@@ -111,7 +113,7 @@ export class RuntimeHost implements FlushHost {
     if (!this.started) throw new RuntimeError('RT_ERR_BAD_OPTION', 'addShard before start')
     if (this.runs.has(shard)) return
     const durable = (await this.options.sink.positions()).get(shard) ?? 0
-    for (const r of await this.options.store.loadReminders([shard])) this.reminders.set(r)
+    await this.load([shard])
     // Whatever the worker may still hold of the shard from an earlier ownership is stale.
     await this.pool.run({ kind: 'drop', shard, base: durable })
     await this.open(shard, durable)
@@ -333,6 +335,12 @@ export class RuntimeHost implements FlushHost {
     this.deadByType.set(l.type, (this.deadByType.get(l.type) ?? 0) + 1)
     this.options.onDeadLetter(l)
     this.flusher.keepDeadLetter(l)
+  }
+
+  /** What the store keeps of these shards: their reminders, and which of their actors have snapshots. */
+  private async load(shards: readonly ShardId[]): Promise<void> {
+    for (const r of await this.options.store.loadReminders(shards)) this.reminders.set(r)
+    for await (const ref of this.options.store.snapshotRefs(shards)) this.snapshotIndex.add(ref)
   }
 
   /** Starts pulling `shard` from `durable`. */

@@ -1,0 +1,44 @@
+import type { ActorRef } from '../store.ts'
+
+/** Bits of the filter: 4 MiB, under 1 % false positives up to about three million actors with snapshots. */
+const BITS = 2 ** 25
+const HASHES = 5
+
+function fnv1a(s: string, seed: number): number {
+  let h = seed
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return h >>> 0
+}
+
+/**
+ * Which actors may have a stored snapshot: a Bloom filter over the ones of this node's shards, loaded
+ * when a shard is taken and kept up to date as snapshots are written. Activating an actor it has never
+ * seen (a new session, say) then costs no store lookup. A false positive costs one lookup; a deleted
+ * snapshot stays in the filter until the next start, which only costs lookups too.
+ */
+export class SnapshotIndex {
+  private readonly bits = new Uint32Array(BITS / 32)
+
+  add(ref: ActorRef): void {
+    this.each(ref, (bit) => {
+      this.bits[bit >>> 5]! |= 1 << (bit & 31)
+      return true
+    })
+  }
+
+  mayHave(ref: ActorRef): boolean {
+    return this.each(ref, (bit) => (this.bits[bit >>> 5]! & (1 << (bit & 31))) !== 0)
+  }
+
+  /** Visits the ref's bits (double hashing) while `visit` says go on; whether it went through all. */
+  private each(ref: ActorRef, visit: (bit: number) => boolean): boolean {
+    const s = `${ref.type}\u0000${ref.key}`
+    const h1 = fnv1a(s, 0x811c9dc5)
+    const h2 = fnv1a(s, 0x01000193) | 1
+    for (let i = 0; i < HASHES; i++) if (!visit(((h1 + Math.imul(i, h2)) >>> 0) & (BITS - 1))) return false
+    return true
+  }
+}
