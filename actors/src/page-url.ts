@@ -4,6 +4,14 @@
  * SPA routes (`#/…` or `#!/…`), which are kept as part of the page.
  */
 export function normalizePage(rawUrl: string): string {
+  // The events of a batch nearly always share their URL: the last answer saves parsing it again.
+  if (rawUrl !== last.raw) last = { raw: rawUrl, page: parse(rawUrl) }
+  return last.page
+}
+
+let last = { raw: '', page: '/' }
+
+function parse(rawUrl: string): string {
   let url: URL
   try {
     url = new URL(rawUrl)
