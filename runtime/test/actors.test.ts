@@ -188,6 +188,31 @@ describe('actor semantics', () => {
     await second.close()
   })
 
+  test('a fired reminder whose cancellation could not be stored is cancelled at the next write', async () => {
+    class FlakyStore extends MemoryRuntimeStore {
+      failing = false
+      override async save(changes: Parameters<MemoryRuntimeStore['save']>[0]) {
+        if (this.failing) throw new Error('store unavailable')
+        return super.save(changes)
+      }
+    }
+    const store = new FlakyStore()
+    const r = await rig({ store })
+    const shard = shardOf('probe', 'f', SHARDS)
+    await r.send('f', { remind: 'once', inMs: 300 })
+    await waitFor(async () => (await store.loadReminders([shard])).length === 1)
+    store.failing = true
+    await waitFor(
+      async () => (await r.host.ask<{ reminded: string[] }>('probe', 'f', {})).reminded.length === 1,
+    )
+    await r.host.flushNow()
+    assert.equal((await store.loadReminders([shard])).length, 1, 'the failed write stored nothing')
+    store.failing = false
+    await r.host.flushNow()
+    assert.deepEqual(await store.loadReminders([shard]), [], 'the cancellation went with the next write')
+    await r.close()
+  })
+
   test('a throwing handler is isolated: dead letter, restart from the last snapshot, no effect lost or doubled', async () => {
     const r = await rig()
     await r.send('x', { add: 10 })

@@ -196,19 +196,26 @@ export class Flusher {
     )
     const set = batches.flatMap((b) => b.reminders)
     const snapshots = batches.flatMap((b) => b.snapshots)
-    await options.store.save({
-      snapshots,
-      // Fired cancellations first: an actor that set the same reminder again since must win.
-      reminders: [...reminders.takeFired(), ...set],
-      deadLetters: letters.map((l) => ({
-        shard: l.shard,
-        seq: l.seq,
-        type: l.type,
-        key: l.key,
-        reason: l.reason,
-        at: l.at,
-      })),
-    })
+    const fired = reminders.takeFired()
+    try {
+      await options.store.save({
+        snapshots,
+        // Fired cancellations first: an actor that set the same reminder again since must win.
+        reminders: [...fired, ...set],
+        deadLetters: letters.map((l) => ({
+          shard: l.shard,
+          seq: l.seq,
+          type: l.type,
+          key: l.key,
+          reason: l.reason,
+          at: l.at,
+        })),
+      })
+    } catch (e) {
+      // Not stored: the cancellations go with the next write, or the reminders would fire again.
+      reminders.keepFired(fired)
+      throw e
+    }
     for (const r of set) reminders.set(r)
     for (const s of snapshots) if (s.data !== null) this.host.snapshotIndex.add(s)
     await options.sink.write(batches.map(({ shard, upTo, drained }) => ({ shard, upTo, drained })))

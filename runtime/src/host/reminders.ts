@@ -51,6 +51,11 @@ export class ReminderSchedule {
     return this.fired.splice(0)
   }
 
+  /** Takes back cancellations whose write failed, ahead of the ones fired since. */
+  keepFired(records: ReminderRecord[]): void {
+    this.fired.unshift(...records)
+  }
+
   /** Forgets the reminders of a shard this node gave up (its next owner loads them). */
   dropShard(shard: number): void {
     for (const [id, e] of this.entries) {
