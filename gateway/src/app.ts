@@ -3,13 +3,24 @@ import type { RuntimeHost, Transport } from '@hm/runtime'
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify'
 import type pg from 'pg'
 import { Registry } from 'prom-client'
-import { type ErrorBody, GatewayError } from './errors.ts'
+import { type AccountsContext, createAccountsContext } from './accounts/context.ts'
+import { LogMailer } from './accounts/mailer.ts'
+import { ephemeralAuthKeys } from './auth/keys.ts'
+import { type ErrorBody, GatewayError, type GatewayErrorCode } from './errors.ts'
 import type { IngestSettings } from './ingest/steps.ts'
+import accounts from './plugins/accounts.ts'
+import apiKeys from './plugins/api-keys.ts'
+import audit from './plugins/audit.ts'
+import auth, { authenticate } from './plugins/auth.ts'
+import docs, { docsUi } from './plugins/docs.ts'
 import ingest from './plugins/ingest.ts'
 import live from './plugins/live.ts'
+import members from './plugins/members.ts'
 import metrics from './plugins/metrics.ts'
+import privacy from './plugins/privacy.ts'
 import query from './plugins/query/index.ts'
 import sdkAssets from './plugins/sdk-assets.ts'
+import websites from './plugins/websites.ts'
 import type { Cache } from './stores/cache.ts'
 
 export interface AppOptions {
@@ -26,6 +37,8 @@ export interface AppOptions {
   ingest?: Partial<Omit<IngestSettings, 'maxBodyBytes'>>
   /** Reverse proxies whose X-Forwarded-For is trusted for the client address (0: none). */
   trustProxyHops?: number
+  /** The management plane's shared parts; without it, keys live only as long as the process. */
+  accounts?: AccountsContext
   /** Registers more plugins (the demo site, the console) inside the same app. */
   extend?: (app: FastifyInstance) => Promise<void>
 }
@@ -35,6 +48,7 @@ const INGEST_BODY_LIMIT = 512 * 1024
 function toErrorBody(
   err: FastifyError | GatewayError,
   url: string,
+  validationCode?: GatewayErrorCode,
 ): { status: number; body: ErrorBody; retryAfter?: number } {
   if (err instanceof GatewayError) {
     return {
@@ -45,7 +59,7 @@ function toErrorBody(
   }
   const ingestRoute = url.startsWith('/v1/events')
   if (err.validation !== undefined) {
-    const code = ingestRoute ? 'HM_ERR_INGEST_BAD_BATCH' : 'HM_ERR_QUERY_BAD_PARAM'
+    const code = validationCode ?? (ingestRoute ? 'HM_ERR_INGEST_BAD_BATCH' : 'HM_ERR_QUERY_BAD_PARAM')
     return toErrorBody(new GatewayError(code, err.message), url)
   }
   switch (err.code) {
@@ -55,28 +69,25 @@ function toErrorBody(
       return toErrorBody(new GatewayError('HM_ERR_INGEST_UNSUPPORTED_TYPE'), url)
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return toErrorBody(new GatewayError('HM_ERR_INGEST_BAD_JSON', err.message), url)
+      return toErrorBody(new GatewayError(validationCode ?? 'HM_ERR_INGEST_BAD_JSON', err.message), url)
   }
   if (err instanceof SyntaxError)
     return toErrorBody(new GatewayError('HM_ERR_INGEST_BAD_JSON', err.message), url)
   return { status: 500, body: { error: { code: 'HM_ERR_INTERNAL', message: 'internal error' } } }
 }
 
-/** The gateway: one Fastify app, each feature an encapsulated plugin; errors in one documented format. */
-export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+function createFastify(o: { logLevel: string; trustProxyHops?: number | undefined }): FastifyInstance {
   const app = Fastify({
-    logger: { level: options.logLevel },
+    logger: { level: o.logLevel },
     bodyLimit: INGEST_BODY_LIMIT,
     // Ingestion is the hot path: a log line per request would cost more than the request.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     // proxy-addr's "n hops" rule (the typings take no number): hop 0 is the socket's own peer.
-    trustProxy: (_address: string, hop: number) => hop < (options.trustProxyHops ?? 0),
+    trustProxy: (_address: string, hop: number) => hop < (o.trustProxyHops ?? 0),
   })
-  const registry = options.registry ?? new Registry()
-
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    const { status, body, retryAfter } = toErrorBody(err, req.url)
+    const { status, body, retryAfter } = toErrorBody(err, req.url, req.routeOptions.config?.validationCode)
     if (status >= 500) req.log.error({ err }, 'request failed')
     if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter))
     return reply.code(status).send(body)
@@ -87,7 +98,38 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
     return reply.code(404).send(body)
   })
+  return app
+}
 
+/**
+ * The management plane: the auth plugin first, then every plugin whose routes it guards (each route
+ * declares its permission; start-up fails on one that does not).
+ */
+async function registerManagement(app: FastifyInstance, ctx: AccountsContext): Promise<void> {
+  await app.register(auth, { ctx })
+  for (const plugin of [accounts, websites, members, apiKeys, audit, privacy])
+    await app.register(plugin, { ctx })
+}
+
+/** Only the management plane (accounts, websites, team, keys, audit, privacy, /docs) on its stores. */
+export async function buildManagementApp(o: {
+  accounts: AccountsContext
+  logLevel?: string
+  trustProxyHops?: number
+}): Promise<FastifyInstance> {
+  const app = createFastify({ logLevel: o.logLevel ?? 'warn', trustProxyHops: o.trustProxyHops })
+  await app.register(docs)
+  await app.register(docsUi)
+  await registerManagement(app, o.accounts)
+  return app
+}
+
+/** The gateway: one Fastify app, each feature an encapsulated plugin; errors in one documented format. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = createFastify(options)
+  const registry = options.registry ?? new Registry()
+
+  await app.register(docs)
   app.get('/v1/health', async () => ({ status: 'ok', runtime: options.runtime.stats() }))
   await app.register(ingest, {
     transport: options.transport,
@@ -105,19 +147,30 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   })
   await app.register(metrics, { registry })
+  await app.register(sdkAssets)
+  await app.register(docsUi)
+  // Plugins registered from here on fall under the auth plugin's rule; the extensions (demo site) are pages.
+  if (options.extend !== undefined) await options.extend(app)
+  const accounts =
+    options.accounts ??
+    createAccountsContext({
+      pool: options.pool,
+      cache: options.cache,
+      keys: ephemeralAuthKeys(),
+      mailer: new LogMailer((line) => app.log.info(line)),
+    })
+  await registerManagement(app, accounts)
+  // Behind the auth plugin: every query route declares the permission it needs.
   await app.register(query, {
     queries: options.queries,
     pool: options.pool,
-    cache: options.cache,
     // Live answers: the page actor's not-yet-flushed cells are merged into what ClickHouse holds.
     pending: (siteId, page, request) => options.runtime.ask(PAGE_ACTOR, pageActorKey(siteId, page), request),
   })
   await app.register(live, {
     pool: options.pool,
-    cache: options.cache,
+    authenticate: (token) => authenticate(accounts, token),
     watch: (topic, listener) => options.runtime.watch(topic, listener),
   })
-  await app.register(sdkAssets)
-  if (options.extend !== undefined) await options.extend(app)
   return app
 }

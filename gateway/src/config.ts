@@ -27,7 +27,48 @@ export const ConfigSchema = Type.Object({
   HM_THREADS: Int(1, 256, availableParallelism(), 'Worker threads of the actor runtime (default: cores)'),
   HM_SHARDS: Int(1, 4096, 64, 'Shard count; fixed for the life of the data (about 10× the node count)'),
   HM_FLUSH_INTERVAL_MS: Int(50, 60_000, 1000, 'How often actors flush their deltas to ClickHouse'),
-  HM_NATS_URL: Url(['nats', 'tls'], 'NATS JetStream server; unset = in-process transport'),
+  HM_NATS_URL: Url(
+    ['nats', 'tls'],
+    'NATS JetStream server: this process becomes a node of a cluster (needs HM_CLICKHOUSE_URL, HM_DATABASE_URL, HM_REDIS_URL); unset = one process, in-process transport',
+  ),
+  HM_NATS_STREAM: Type.String({
+    default: 'HM_EVENTS',
+    pattern: '^[A-Za-z0-9_-]+$',
+    description:
+      'JetStream stream of the events (cluster mode); every node and gateway of a cluster uses the same',
+  }),
+  HM_CLUSTER: Type.String({
+    default: 'hm',
+    pattern: '^[A-Za-z0-9_-]+$',
+    description: 'Cluster name: its NATS KV buckets are <name>_members and <name>_leases (cluster mode)',
+  }),
+  HM_NODE_ID: Type.Optional(
+    Type.String({
+      pattern: '^[A-Za-z0-9_-]{1,64}$',
+      description: 'This node in the cluster, stable across its restarts; unset = the host name',
+    }),
+  ),
+  HM_LEASE_MS: Int(
+    500,
+    600_000,
+    10_000,
+    'A silent node loses its shards after this long; the same on every node (cluster mode)',
+  ),
+  HM_CLUSTER_OWNERSHIP_SUBJECT: Type.Optional(
+    Type.String({
+      pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$',
+      description:
+        'NATS subject each node records its shard ownership changes on, in order (a JetStream stream must capture it); unset = not recorded',
+    }),
+  ),
+  HM_HEARTBEAT_MS: Type.Optional(
+    Int(
+      10,
+      200_000,
+      undefined,
+      'How often a node renews its membership and leases; at most a third of HM_LEASE_MS, unset = a fifth',
+    ),
+  ),
   HM_CLICKHOUSE_URL: Url(['http', 'https'], 'ClickHouse server; unset = in-process chDB'),
   HM_CLICKHOUSE_USER: Type.Optional(Type.String({ description: 'ClickHouse user' })),
   HM_CLICKHOUSE_PASSWORD: Type.Optional(Type.String({ description: 'ClickHouse password' })),
@@ -58,6 +99,31 @@ export const ConfigSchema = Type.Object({
     0,
     'Reverse proxies in front of the gateway whose X-Forwarded-For is trusted for the client address',
   ),
+  HM_AUTH_SECRET: Type.Optional(
+    Type.String({
+      pattern: '^.{32,}$',
+      description:
+        'Key that signs access tokens (32+ characters, the same on every gateway); unset = made once in the data dir',
+    }),
+  ),
+  HM_ENCRYPTION_KEYS: Type.Optional(
+    Type.String({
+      pattern: '^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]{43}=(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]{43}=)*$',
+      description:
+        'AES-256 keys for PII at rest, id:base64(32 bytes), comma-separated; the first encrypts, the rest only decrypt (rotation); unset = made once in the data dir',
+    }),
+  ),
+  HM_ACCESS_TOKEN_TTL_S: Int(30, 86_400, 900, 'Lifetime of an access token, in seconds'),
+  HM_REFRESH_TOKEN_TTL_S: Int(300, 31_536_000, 2_592_000, 'Lifetime of a refresh token, in seconds'),
+  HM_LOGIN_MAX_FAILURES: Int(1, 1000, 5, 'Failed sign-ins of one account before it is locked'),
+  HM_LOGIN_LOCKOUT_S: Int(
+    1,
+    86_400,
+    900,
+    'How long a locked account stays locked (and the window failures count in)',
+  ),
+  HM_LOGIN_MAX_PER_IP: Int(1, 1_000_000, 100, 'Sign-in attempts per lockout window from one client address'),
+  HM_SIGNUP: Bool(true, 'Anyone may sign up (creating a new organisation); false = by invitation only'),
   HM_DEMO: Bool(true, 'Create the demo organisation, user and website on first start'),
   HM_DEMO_TRAFFIC: Bool(true, 'Play simulated visitors against the demo site'),
   HM_DEMO_VISITORS_PER_MINUTE: Int(1, 100_000, 60, 'Rate of simulated visitors'),

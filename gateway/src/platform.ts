@@ -6,14 +6,23 @@ import {
   HeatmapQueries,
   migrateClickHouse,
   openClickHouse,
+  setSiteRetention,
 } from '@hm/actors'
 import { ClickHouseRuntimeStore, InProcessTransport, RuntimeHost } from '@hm/runtime'
 import type { FastifyInstance } from 'fastify'
 import { collectDefaultMetrics, Registry } from 'prom-client'
+import { createAccountsContext } from './accounts/context.ts'
 import { type DemoCredentials, ensureDemo } from './accounts/demo.ts'
+import { LogMailer } from './accounts/mailer.ts'
+import { enforceRetention } from './accounts/privacy.ts'
+import { SiteRetentions } from './accounts/retention.ts'
+import { clickhouseVisitorStore, postgresVisitorStore } from './accounts/visitor-stores.ts'
 import { buildApp } from './app.ts'
-import { type Config, ConfigError } from './config.ts'
+import { loadAuthKeys, reencryptFields } from './auth/keys.ts'
+import { ClusterMode, checkClusterConfig, fencedInCluster } from './cluster.ts'
+import type { Config } from './config.ts'
 import { startTraffic } from './demo/traffic.ts'
+import clusterRoutes from './plugins/cluster.ts'
 import demoSite from './plugins/demo-site.ts'
 import { registerRuntimeMetrics } from './runtime-metrics.ts'
 import { openCache } from './stores/cache.ts'
@@ -33,13 +42,8 @@ export interface Platform {
 
 /** Starts the whole product in this process: stores, actor runtime, gateway, demo site and traffic. */
 export async function startPlatform(config: Config): Promise<Platform> {
-  if (config.HM_NATS_URL !== undefined) {
-    // TODO(cluster issue): the JetStream transport; until it lands a set NATS URL must not be ignored.
-    throw new ConfigError(
-      'HM_NATS_URL',
-      'the NATS JetStream transport is not available in this release; unset it',
-    )
-  }
+  // A cluster node's stores must be shared: refuse before opening anything.
+  if (config.HM_NATS_URL !== undefined) checkClusterConfig(config)
   const dataDir = config.HM_DATA_DIR_ABS
   await mkdir(dataDir, { recursive: true })
   const closers: Array<() => Promise<unknown>> = []
@@ -70,10 +74,23 @@ export async function startPlatform(config: Config): Promise<Platform> {
     const cache = openCache(config.HM_REDIS_URL)
     closers.push(() => cache.close())
 
-    const transport = await InProcessTransport.open({ dir: join(dataDir, 'queue') })
-    closers.push(() => transport.close())
+    const cluster =
+      config.HM_NATS_URL === undefined
+        ? undefined
+        : await ClusterMode.open(config, (err, where) => console.error(`[jetstream] ${where}:`, err))
+    const transport = cluster?.transport ?? (await InProcessTransport.open({ dir: join(dataDir, 'queue') }))
+    closers.push(() => (cluster ?? transport).close())
 
+    const keys = await loadAuthKeys({
+      authSecret: config.HM_AUTH_SECRET,
+      encryptionKeys: config.HM_ENCRYPTION_KEYS,
+      dataDir,
+    })
+    // After a key rotation (a new key first in HM_ENCRYPTION_KEYS) old fields move to the new key.
+    await reencryptFields(postgres.pool, keys.cipher)
     const demo = config.HM_DEMO ? await ensureDemo(postgres.pool, dataDir) : undefined
+    const retentions = new SiteRetentions()
+    await retentions.load(postgres.pool)
     // The one metrics registry of this process, served at /metrics: every part registers on it.
     const registry = new Registry()
     collectDefaultMetrics({ register: registry })
@@ -82,7 +99,12 @@ export async function startPlatform(config: Config): Promise<Platform> {
     await runtimeStore.migrate()
     const runtime = new RuntimeHost({
       transport,
-      sink: new ClickHouseSink(clickhouse, db),
+      sink: fencedInCluster(
+        cluster,
+        new ClickHouseSink(clickhouse, db, { retentionDays: (siteId) => retentions.get(siteId) }),
+      ),
+      // A cluster node is given its shards as it takes their leases.
+      ...(cluster && { shards: [] }),
       store: runtimeStore,
       workerFile: actorsWorkerFile,
       shardCount: config.HM_SHARDS,
@@ -107,13 +129,56 @@ export async function startPlatform(config: Config): Promise<Platform> {
         countryHeader: config.HM_COUNTRY_HEADER?.toLowerCase(),
       },
       trustProxyHops: config.HM_TRUST_PROXY_HOPS,
+      accounts: createAccountsContext({
+        pool: postgres.pool,
+        cache,
+        keys,
+        mailer: new LogMailer((line) => app?.log.info(line)),
+        settings: {
+          accessTokenTtlS: config.HM_ACCESS_TOKEN_TTL_S,
+          refreshTokenTtlS: config.HM_REFRESH_TOKEN_TTL_S,
+          loginMaxFailures: config.HM_LOGIN_MAX_FAILURES,
+          loginLockoutS: config.HM_LOGIN_LOCKOUT_S,
+          loginMaxPerIp: config.HM_LOGIN_MAX_PER_IP,
+          signup: config.HM_SIGNUP,
+          publicUrl: config.HM_PUBLIC_URL ?? `http://localhost:${config.HM_PORT}`,
+        },
+        visitorStores: [
+          postgresVisitorStore(postgres.pool, keys.cipher),
+          clickhouseVisitorStore(clickhouse, db),
+        ],
+        setRetention: async (siteId, days) => {
+          retentions.set(siteId, days)
+          await setSiteRetention(clickhouse, db, siteId, days)
+        },
+      }),
       extend: async (a) => {
         if (demo !== undefined) await a.register(demoSite, { siteKey: demo.siteKey })
+        if (cluster !== undefined)
+          await a.register(clusterRoutes, { pool: postgres.pool, cache, status: () => cluster.status() })
       },
     })
     registerRuntimeMetrics(registry, runtime)
+    // Retention of what PostgreSQL keeps about visitors and sign-ins; ClickHouse applies its own by TTL.
+    const retentionJob = async () => {
+      try {
+        await enforceRetention(postgres.pool)
+        await retentions.load(postgres.pool)
+      } catch (err) {
+        app?.log.error({ err }, 'retention job failed')
+      }
+    }
+    await retentionJob()
+    const retentionTimer = setInterval(retentionJob, 3_600_000)
+    retentionTimer.unref()
+    closers.push(async () => clearInterval(retentionTimer))
     await runtime.start()
     closers.push(() => runtime.stop())
+    if (cluster !== undefined) {
+      await cluster.join(runtime, (err, where) => app?.log.error({ err }, `cluster: ${where}`))
+      // Before the host stops: every shard handed off, written and acknowledged.
+      closers.push(() => cluster.drain())
+    }
     const started = app
     closers.push(() => started.close())
     await app.listen({ host: config.HM_HOST, port: config.HM_PORT })
@@ -144,7 +209,7 @@ export async function startPlatform(config: Config): Promise<Platform> {
             : new URL(config.HM_CLICKHOUSE_URL).host,
         app: postgres.describe,
         cache: config.HM_REDIS_URL === undefined ? 'in-memory' : new URL(config.HM_REDIS_URL).host,
-        messaging: `in-process, log in ${join(dataDir, 'queue')}`,
+        messaging: cluster?.describe ?? `in-process, log in ${join(dataDir, 'queue')}`,
       },
       stop: () => {
         stopping ??= closeAll()

@@ -12,6 +12,7 @@ export const runtimeErrors = {
   // Cluster
   RT_ERR_CLUSTER_LEASE_MISMATCH:
     "the cluster's KV buckets expire entries after another lease time than this node's",
+  RT_ERR_CLUSTER_LEASE_LOST: "this node no longer holds the shard's lease; the write was refused",
   // Hosting
   RT_ERR_HOST_STOPPED: 'the runtime host is stopped',
   RT_ERR_ACTOR_UNKNOWN_TYPE: 'no actor type of this name is registered',

@@ -3,6 +3,14 @@ export { defineActor } from './actor.ts'
 export { ClickHouseRuntimeStore } from './clickhouse-store.ts'
 export { type Clock, systemClock } from './clock.ts'
 export { ClusterMember, type ClusterMemberOptions } from './cluster/cluster-member.ts'
+export {
+  ClusterNode,
+  type ClusterNodeOptions,
+  type ClusterStatus,
+  connectCluster,
+} from './cluster/cluster-node.ts'
+export { LeaseFence } from './cluster/lease-fence.ts'
+export { type OwnershipEvent, ownershipLog } from './cluster/ownership-log.ts'
 export { placeShards, rendezvousOwner } from './cluster/rendezvous.ts'
 export type { ReleaseReason, ShardLease } from './cluster/shard-lease.ts'
 export { decodeEnvelopes, encodeEnvelopes } from './envelopes.ts'

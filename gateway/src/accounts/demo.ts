@@ -1,8 +1,8 @@
-import { randomBytes, scrypt } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import type pg from 'pg'
+import { hashPassword } from '../auth/passwords.ts'
 import { createApiKey } from './api-keys.ts'
 
 export interface DemoCredentials {
@@ -15,14 +15,6 @@ export interface DemoCredentials {
 }
 
 const FILE = 'demo-credentials.json'
-
-// TODO(accounts issue): argon2id with the login flow; scrypt keeps the demo user's password unreadable
-// until then.
-async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16)
-  const key = (await promisify(scrypt)(password, salt, 32)) as Buffer
-  return `scrypt$${salt.toString('base64')}$${key.toString('base64')}`
-}
 
 /**
  * Creates the demo organisation, its owner and the demo website on first start and keeps their

@@ -111,6 +111,17 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 }
 
 /** An exact origin, or `scheme://*.domain` for the domain's subdomains. */
+/** A site whose `#/` routes are not pages of their own: the fragment goes before normalising. */
+function withoutFragment(url: string): string {
+  const hash = url.indexOf('#')
+  return hash < 0 ? url : url.slice(0, hash)
+}
+
+/** A site with strict masking keeps only tags and positions of selectors: no ids, classes or attributes. */
+export function tagsOnly(selector: string): string {
+  return selector.replace(/\[[^\]]*\]/g, '').replace(/[#.](?:\\.|[^\s>+~:#.[\]])+/g, '')
+}
+
 export function originAllowed(origin: string, allowed: readonly string[]): boolean {
   if (allowed.length === 0 || allowed.includes(origin)) return true
   for (const a of allowed) {
@@ -278,7 +289,7 @@ export function createIngestPipeline(deps: IngestDeps): Pipeline<IngestContext> 
             if (ref === undefined) delete out.referrer
             else out.referrer = ref
           } else if ('selector' in out && out.selector !== undefined) {
-            out.selector = scrubPii(out.selector)
+            out.selector = scrubPii(c.site!.masking === 'strict' ? tagsOnly(out.selector) : out.selector)
           }
           return out
         })
@@ -295,7 +306,7 @@ export function createIngestPipeline(deps: IngestDeps): Pipeline<IngestContext> 
         c.accepted = c.events.map((e) => ({
           ...e,
           ts: e.ts > c.now + MAX_CLOCK_AHEAD_MS ? c.now : e.ts,
-          page: normalizePage(e.url),
+          page: normalizePage(c.site!.urlRules.fragmentRoutes === false ? withoutFragment(e.url) : e.url),
         }))
       },
     },

@@ -16,10 +16,9 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type pg from 'pg'
-import { orgOfApiKey } from '../accounts/api-keys.ts'
 import { orgSite } from '../accounts/websites.ts'
 import { GatewayError } from '../errors.ts'
-import type { Cache } from '../stores/cache.ts'
+import type { Principal } from './auth.ts'
 
 /**
  * Subscribes to a live topic of the actor runtime (`RuntimeHost.watch`); returns the unsubscribe, whose
@@ -32,7 +31,8 @@ export type Watch = (
 
 export interface LiveOptions {
   pool: pg.Pool
-  cache: Cache
+  /** Who a token (an access token or an API key) names; the auth plugin's `authenticate`. */
+  authenticate: (token: string) => Promise<Principal>
   watch: Watch
   now?: () => number
   /** How often the site's live visitors and events/s are sent. */
@@ -59,7 +59,7 @@ const LiveQuery = Type.Object(
     page: Type.String({ minLength: 1, maxLength: 2048 }),
     type: Type.Optional(Type.Union(heatmapTypes.map((t) => Type.Literal(t)))),
     viewport: Type.Optional(Type.Union(viewportClasses.map((v) => Type.Literal(v)))),
-    access_token: Type.Optional(Type.String({ maxLength: 128 })),
+    access_token: Type.Optional(Type.String({ maxLength: 4096 })),
   },
   { additionalProperties: false },
 )
@@ -75,8 +75,8 @@ interface Subscription {
  * `GET /v1/sites/:siteId/live?page=…&type=…&viewport=…` upgraded to a WebSocket: the page's grid deltas
  * of one type (and viewport class) as they happen — the page actors publish, coalesced to a few a
  * second, only while someone watches — plus the site's live visitors and events/s once a second.
- * Authorised like the query API: `Authorization: Bearer <api key>`, or `access_token=` for browsers,
- * which cannot set headers on a WebSocket. Visitors and events/s count from the moment of watching.
+ * Authorised like the query API (an access token or an API key holding `heatmaps:read`), as
+ * `Authorization: Bearer …` or `access_token=` for browsers, which cannot set headers on a WebSocket. Visitors and events/s count from the moment of watching.
  * A refused subscription is an `error` message and a close code of 4000 + its HTTP status.
  */
 const live: FastifyPluginAsync<LiveOptions> = async (app, opts) => {
@@ -90,10 +90,11 @@ const live: FastifyPluginAsync<LiveOptions> = async (app, opts) => {
     const auth = req.headers.authorization
     const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : query.access_token
     if (typeof token !== 'string') throw new GatewayError('HM_ERR_AUTH_MISSING')
-    const orgId = await orgOfApiKey(opts.pool, opts.cache, token)
-    if (orgId === undefined) throw new GatewayError('HM_ERR_AUTH_BAD_KEY')
+    const principal = await opts.authenticate(token)
+    if (!principal.permissions.includes('heatmaps:read'))
+      throw new GatewayError('HM_ERR_AUTH_FORBIDDEN', 'heatmaps:read')
     const { siteId } = req.params as { siteId: string }
-    const site = await orgSite(opts.pool, orgId, siteId)
+    const site = await orgSite(opts.pool, principal.orgId, siteId)
     if (site === undefined) throw new GatewayError('HM_ERR_QUERY_NOT_FOUND', siteId)
     if (!checkQuery.Check(query)) {
       const first = checkQuery.Errors(query).First()
@@ -108,7 +109,8 @@ const live: FastifyPluginAsync<LiveOptions> = async (app, opts) => {
 
   // Every check happens after the upgrade: a browser cannot read the status of a refused handshake, so
   // a refusal is an `error` message and a close code of 4000 + the HTTP status (4401, 4404, 4400).
-  app.get('/v1/sites/:siteId/live', { websocket: true }, async (socket, req) => {
+  // Public to the auth plugin's rule: the checks above run after the upgrade, for the reason just given.
+  app.get('/v1/sites/:siteId/live', { websocket: true, config: { public: true } }, async (socket, req) => {
     const send = (m: LiveMessage): void => socket.send(JSON.stringify(m))
     let sub: Subscription
     try {

@@ -23,6 +23,9 @@ export async function openPostgres(options: {
 }): Promise<Postgres> {
   if (options.url !== undefined) {
     const pool = new pg.Pool({ connectionString: options.url, max: 10 })
+    // An idle connection the server ends (a restart, an administrator) is dropped by the pool; without a
+    // listener its error would end the process.
+    pool.on('error', (e) => console.error('[postgres] idle connection lost:', e.message))
     await pool.query('SELECT 1')
     return { pool, describe: new URL(options.url).host, close: () => pool.end() }
   }

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import type pg from 'pg'
 import { orgSite } from '../../accounts/websites.ts'
 import { GatewayError } from '../../errors.ts'
-import type { CallerOf } from './auth.ts'
+import { principalOf } from '../auth.ts'
 
 /** The not-yet-flushed cells of a page, from its actor (`RuntimeHost.ask`): `[x, y, count]` at full resolution. */
 export type PendingCells = (
@@ -32,16 +32,16 @@ export function createScope(opts: {
   pool: pg.Pool
   pending: PendingCells | undefined
   now: () => number
-  callerOf: CallerOf
 }): QueryScope {
-  const { queries, pool, callerOf } = opts
+  const { queries, pool } = opts
   return {
     queries,
     pending: opts.pending,
     now: opts.now,
     async callerSite(req) {
       const { siteId } = req.params as { siteId: string }
-      const site = await orgSite(pool, callerOf(req).orgId, siteId)
+      // The caller's organisation, as the auth plugin established it for the route's permission.
+      const site = await orgSite(pool, principalOf(req).orgId, siteId)
       if (site === undefined) throw new GatewayError('HM_ERR_QUERY_NOT_FOUND', siteId)
       return site.id
     },

@@ -1,0 +1,54 @@
+import type { ClusterStatus } from '@hm/runtime'
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsync } from 'fastify'
+import fp from 'fastify-plugin'
+import type pg from 'pg'
+import { orgOfApiKey } from '../accounts/api-keys.ts'
+import { GatewayError } from '../errors.ts'
+import type { Cache } from '../stores/cache.ts'
+
+export interface ClusterRouteOptions {
+  pool: pg.Pool
+  cache: Cache
+  /** This node's view of the cluster. */
+  status: () => ClusterStatus
+}
+
+const Holder = Type.Union([Type.String(), Type.Null()])
+const ClusterView = Type.Object({
+  nodeId: Type.String({ description: 'The node that answered' }),
+  members: Type.Array(Type.String(), { description: 'Live members as this node sees them' }),
+  shards: Type.Array(Type.Integer(), { description: 'Shards this node pulls now' }),
+  placement: Type.Array(Holder, { description: 'Where each shard should be (index = shard)' }),
+  leaseHolders: Type.Array(Holder, {
+    description: "Holder of each shard's lease in KV (index = shard; null: free)",
+  }),
+})
+
+/**
+ * `GET /v1/cluster`: members and shard ownership, as the answering node sees them (cluster mode only).
+ * Any organisation's API key may read it for now: it shows node ids and shard numbers, no tenant data.
+ * TODO(accounts issue): an operator permission (`cluster:read`) held by no organisation role, once the
+ * permission matrix has an instance-operator principal.
+ */
+const cluster: FastifyPluginAsync<ClusterRouteOptions> = async (app, opts) => {
+  app.get(
+    '/v1/cluster',
+    {
+      schema: {
+        tags: ['cluster'],
+        summary: 'Cluster members and shard ownership',
+        response: { 200: ClusterView },
+      },
+      onRequest: async (req) => {
+        const auth = req.headers.authorization
+        if (auth === undefined || !auth.startsWith('Bearer ')) throw new GatewayError('HM_ERR_AUTH_MISSING')
+        if ((await orgOfApiKey(opts.pool, opts.cache, auth.slice(7).trim())) === undefined)
+          throw new GatewayError('HM_ERR_AUTH_BAD_KEY')
+      },
+    },
+    async (_req, reply) => reply.header('cache-control', 'no-store').send(opts.status()),
+  )
+}
+
+export default fp(cluster, { name: 'cluster', encapsulate: true, fastify: '5.x' })

@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { after, before, describe, test } from 'node:test'
+import { jetstreamManager } from '@nats-io/jetstream'
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import {
+  ClusterNode,
+  encodeEnvelopes,
+  JetStreamTransport,
+  LeaseFence,
+  placeShards,
+  RuntimeError,
+  RuntimeHost,
+  type ShardId,
+  type ShardLease,
+  shardId,
+  shardOf,
+  streamSeq,
+} from '../../src/index.ts'
+import { RecordingSink, waitFor } from '../helpers.ts'
+import { OwnershipRecorder } from './ownership-recorder.ts'
+
+const servers = process.env.HM_TEST_NATS_URL ?? 'nats://127.0.0.1:4222'
+const run = randomBytes(4).toString('hex')
+const S = 16
+// Short leases keep the test quick; nothing below asserts on how long anything took.
+const LEASE_MS = 3000
+const workerFile = new URL('../fixtures/counter-worker.ts', import.meta.url)
+const stream = `HM_EVENTS_CN${run}`
+const subjectPrefix = `hmtest.cn.${run}`
+const cluster = `hmn_${run}`
+let admin: NatsConnection
+const cleanups: Array<() => Promise<unknown>> = []
+
+before(async () => {
+  admin = await connect({ servers })
+})
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch((e) => console.error('cleanup', e))
+  const jsm = await jetstreamManager(admin)
+  for (const s of [stream, `KV_${cluster}_members`, `KV_${cluster}_leases`])
+    await jsm.streams.delete(s).catch(() => undefined)
+  await admin.close()
+})
+
+interface Node {
+  id: string
+  nc: NatsConnection
+  host: RuntimeHost
+  node: ClusterNode
+}
+
+const deadLetters: string[] = []
+const errors: string[] = []
+
+async function startNode(id: string, sink: RecordingSink, recorder: OwnershipRecorder): Promise<Node> {
+  const nc = await connect({ servers, maxReconnectAttempts: -1 })
+  const transport = await JetStreamTransport.open({ connection: nc, stream, subjectPrefix })
+  const fence = new LeaseFence()
+  const host = new RuntimeHost({
+    transport,
+    sink: fence.guard(sink),
+    workerFile,
+    shardCount: S,
+    threads: 1,
+    flushIntervalMs: 50,
+    shards: [],
+    onError: (e, where) => errors.push(`${id} ${where}: ${e}`),
+    onDeadLetter: (l) => deadLetters.push(`${id} ${l.type}/${l.key}: ${l.reason}`),
+  })
+  await host.start()
+  const node = await ClusterNode.join({
+    host,
+    fence,
+    connection: nc,
+    cluster,
+    nodeId: id,
+    leaseMs: LEASE_MS,
+    ownershipSubject: recorder.subject,
+    onError: (e, where) => errors.push(`${id} ${where}: ${e}`),
+  })
+  cleanups.push(async () => {
+    await host.stop()
+    if (!nc.isClosed()) await nc.close()
+  })
+  return { id, nc, host, node }
+}
+
+/** `rounds` messages to every key, grouped per shard into stream messages like the gateway's batches. */
+async function publish(t: JetStreamTransport, keys: string[], from: number, rounds: number): Promise<void> {
+  for (let n = from; n < from + rounds; n++) {
+    const byShard = new Map<ShardId, Array<readonly [string, string, unknown]>>()
+    for (const key of keys) {
+      const shard = shardOf('counter', key, S)
+      const list = byShard.get(shard) ?? []
+      list.push(['counter', key, { add: 1, n }])
+      byShard.set(shard, list)
+    }
+    await Promise.all([...byShard].map(([s, env]) => t.publish(s, encodeEnvelopes(env), `cn:${n}:${s}`)))
+  }
+}
+
+describe('cluster node', () => {
+  test('the fence refuses writes for shards not held, and for lost leases, and lets hand-offs write', async () => {
+    const sink = new RecordingSink()
+    const fence = new LeaseFence()
+    const guarded = fence.guard(sink)
+    const controller = new AbortController()
+    const lease: ShardLease = { shard: shardId(3), revision: 1, signal: controller.signal }
+    const batch = { shard: shardId(3), upTo: streamSeq(5), drained: { counter: [{ key: 'k', add: 2 }] } }
+    await assert.rejects(guarded.write([batch]), (e: unknown) => {
+      return e instanceof RuntimeError && e.code === 'RT_ERR_CLUSTER_LEASE_LOST' && /shards 3/.test(e.message)
+    })
+    fence.hold(lease)
+    controller.abort('rebalance')
+    await guarded.write([batch])
+    assert.equal(sink.totals.get('k'), 2)
+    const lost = new AbortController()
+    fence.hold({ shard: shardId(3), revision: 2, signal: lost.signal })
+    lost.abort('lost')
+    await assert.rejects(guarded.write([batch]), /no longer holds/)
+    assert.equal(sink.totals.get('k'), 2)
+  })
+
+  test('a node refuses a host whose sink is not fenced', async () => {
+    const transport = await JetStreamTransport.open({ connection: admin, stream, subjectPrefix })
+    const host = new RuntimeHost({
+      transport,
+      sink: new RecordingSink(),
+      workerFile,
+      shardCount: S,
+      threads: 1,
+      shards: [],
+    })
+    await assert.rejects(
+      ClusterNode.join({
+        host,
+        fence: new LeaseFence(),
+        connection: admin,
+        cluster,
+        nodeId: 'x',
+        leaseMs: LEASE_MS,
+      }),
+      /fence\.guard/,
+    )
+    await host.stop()
+  })
+
+  test('joins, a graceful leave and a lost node: every message counted exactly once, never two owners', async () => {
+    const recorder = await OwnershipRecorder.create(admin, `HM_OWNERSHIP_CN${run}`, `hmtest.cnown.${run}`)
+    cleanups.push(() => recorder.destroy())
+    const sink = new RecordingSink()
+    const producer = await JetStreamTransport.open({ servers, stream, subjectPrefix })
+    cleanups.push(() => producer.close())
+    const keys = Array.from({ length: 48 }, (_, i) => `k${i}`)
+    const settled = (members: string[]): Promise<void> =>
+      recorder.until(() => placeShards(S, members).every((node, s) => recorder.owners.get(s) === node))
+    const counted = (perKey: number): Promise<void> =>
+      waitFor(() => keys.every((k) => sink.totals.get(k) === perKey), 60_000)
+
+    const a = await startNode('a', sink, recorder)
+    await settled(['a'])
+    // Nodes join while messages flow.
+    const first = publish(producer, keys, 0, 20)
+    const b = await startNode('b', sink, recorder)
+    const c = await startNode('c', sink, recorder)
+    await first
+    await settled(['a', 'b', 'c'])
+    await publish(producer, keys, 20, 10)
+    await counted(30)
+    assert.deepEqual(c.node.status().members, ['a', 'b', 'c'])
+    assert.equal(
+      [a, b, c].reduce((n, x) => n + x.node.status().shards.length, 0),
+      S,
+      'every shard pulled by exactly one host',
+    )
+
+    // A graceful leave mid-stream: b hands its shards off written and acknowledged.
+    const second = publish(producer, keys, 30, 20)
+    await b.node.drain()
+    await second
+    await settled(['a', 'c'])
+    await counted(50)
+
+    // c's connection dies mid-stream: its leases are lost, nothing more of it is written, a replays.
+    const third = publish(producer, keys, 50, 20)
+    await c.nc.close()
+    // c cannot record the leases it loses with its connection: record it as crashed, before its leases
+    // expire (LEASE_MS) and others may take its shards.
+    await recorder.record({ ev: 'crash', node: 'c' })
+    await third
+    await settled(['a'])
+    await counted(70)
+    assert.deepEqual(c.host.shards(), [])
+
+    await a.node.drain()
+    for (const k of keys) assert.equal(sink.totals.get(k), 70, k)
+    assert.deepEqual(recorder.violations, [])
+    assert.deepEqual(deadLetters, [])
+    assert.ok(recorder.count('release') >= S, 'shards moved')
+    if (errors.length > 0)
+      console.log(`errors reported (expected around the lost node):\n${errors.join('\n')}`)
+  })
+})
