@@ -30,7 +30,12 @@ export {
   sessionSorts,
   type TimelineEvent,
 } from './clickhouse/session-queries.ts'
-export { ClickHouseSink, type ClickHouseSinkOptions, SinkBackoffError } from './clickhouse/sink.ts'
+export {
+  ClickHouseSink,
+  type ClickHouseSinkOptions,
+  EVENT_COLUMNS,
+  SinkBackoffError,
+} from './clickhouse/sink.ts'
 export {
   type ExportFormat,
   exportFormats,

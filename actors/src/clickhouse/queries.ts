@@ -157,21 +157,17 @@ export class HeatmapQueries {
       'page = {page:String} AND type = {type:String}',
       'intDiv(cell_y, {yDiv:UInt32}) * 4096 + intDiv(cell_x, {xDiv:UInt16}) AS k, count AS n',
     )
-    // One row of two arrays rather than a row per cell: a busy page has tens of thousands of cells, and
-    // per-row output costs more than the aggregation on chDB.
+    // One row holding every cell as an `[x, y, count]` array, sorted by y then x, rather than a row per
+    // cell: a busy page has tens of thousands of cells, and per-row output (or reshaping them in JS
+    // afterwards) costs more than the aggregation on chDB.
     const rs = await this.client.query({
-      query: `SELECT groupArray(k), groupArray(n) FROM (SELECT k, sum(n) AS n FROM (${src.sql}) GROUP BY k)`,
+      query: `SELECT arraySort(c -> (c.2, c.1), groupArray((k % 4096, intDiv(k, 4096), n))), sum(n)
+        FROM (SELECT k, sum(n) AS n FROM (${src.sql}) GROUP BY k)`,
       query_params: { ...src.params, page: q.page, type: q.type, xDiv: r.xDiv, yDiv: r.yDiv },
       format: 'JSONCompactEachRow',
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
     })
-    const [keys = [], counts = []] = (await rs.json<[number[], Array<string | number>]>())[0] ?? []
-    const order = keys.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]!)
-    let total = 0
-    const cells = order.map((i): [number, number, number] => {
-      const c = num(counts[i]!)
-      total += c
-      return [keys[i]! % 4096, Math.floor(keys[i]! / 4096), c]
-    })
+    const [cells = [], total = 0] = (await rs.json<[Array<[number, number, number]>, number]>())[0] ?? []
     return { xCells: r.cols, yBandPx: r.bandPx, total, cells, covered }
   }
 

@@ -29,9 +29,31 @@ export class SinkBackoffError extends Error {
   }
 }
 
+/** The columns of the raw `events` table, in the order the session actors' rows carry them. */
+export const EVENT_COLUMNS: readonly string[] = [
+  'site_id',
+  'ts',
+  'session_id',
+  'visitor_id',
+  'type',
+  'page',
+  'viewport',
+  'device',
+  'country',
+  'x',
+  'y',
+  'vw',
+  'vh',
+  'dw',
+  'dh',
+  'selector',
+  'value',
+  'referrer',
+]
+
 interface Table {
   name: string
-  columns: string[]
+  columns: readonly string[]
 }
 
 const tables = {
@@ -68,29 +90,7 @@ const tables = {
       'dead',
     ],
   },
-  events: {
-    name: 'events',
-    columns: [
-      'site_id',
-      'ts',
-      'session_id',
-      'visitor_id',
-      'type',
-      'page',
-      'viewport',
-      'device',
-      'country',
-      'x',
-      'y',
-      'vw',
-      'vh',
-      'dw',
-      'dh',
-      'selector',
-      'value',
-      'referrer',
-    ],
-  },
+  events: { name: 'events', columns: EVENT_COLUMNS },
   scroll: {
     name: 'scroll_depth',
     columns: [
