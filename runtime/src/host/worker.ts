@@ -1,7 +1,7 @@
 import { isMainThread, MessageChannel, parentPort, threadId } from 'node:worker_threads'
 import * as Comlink from 'comlink'
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina'
-import type { ActorLogic } from '../actor.ts'
+import type { ActorLogic, Envelope } from '../actor.ts'
 import { asEndpoint } from '../comlink-endpoint.ts'
 import { decodeEnvelopes } from '../envelopes.ts'
 import { RuntimeError } from '../errors.ts'
@@ -75,6 +75,8 @@ function kindOf(type: string): ActorKind {
 
 /** Whether activating `type` would look for a snapshot. */
 const restores = (type: string): boolean => env.kinds.get(type)?.logic.restore !== undefined
+/** Whether any hosted type has durable state (set with the actor types). */
+let anyRestores = false
 
 /** Snapshots of the actors these envelopes would activate, for types with durable state: one round trip. */
 async function loadFor(s: ShardState, refs: ActorRef[]): Promise<Map<string, Uint8Array>> {
@@ -125,12 +127,16 @@ async function deliver(task: DeliverTask): Promise<WorkerResult> {
   const s = shardState(task.shard, task.base)
   return serial(s, async () => {
     tick()
-    const decoded = task.seqs.map((seq, i) =>
-      seq > s.lastSeq ? decodeEnvelopes(task.data.subarray(task.ends[i - 1] ?? 0, task.ends[i])) : [],
-    )
-    // Only actors with durable state that are not active need a snapshot: nothing is allocated for others.
+    const decode = (m: number): Envelope[] =>
+      task.seqs[m]! > s.lastSeq
+        ? decodeEnvelopes(task.data.subarray(task.ends[m - 1] ?? 0, task.ends[m]))
+        : []
+    // Actors with durable state that are not active need their snapshots first, in one round trip: their
+    // messages are decoded up front. Without such types each message is decoded as it is applied, so
+    // few envelopes are alive at once.
+    const decoded = anyRestores ? task.seqs.map((_, m) => decode(m)) : undefined
     const refs: ActorRef[] = []
-    for (const envs of decoded) {
+    for (const envs of decoded ?? []) {
       for (const [type, key] of envs) {
         if (restores(type) && activeIn(s, type, key) === undefined) refs.push({ type, key })
       }
@@ -147,7 +153,7 @@ async function deliver(task: DeliverTask): Promise<WorkerResult> {
         replayed++
         continue
       }
-      const envs = decoded[m]!
+      const envs = decoded?.[m] ?? decode(m)
       for (let i = 0; i < envs.length; i++) {
         if (skip.size > 0 && skip.has(`${seq}:${i}`)) continue
         const [type, key, message] = envs[i]!
@@ -335,6 +341,7 @@ export function createWorkerHandler(
     if (env.kinds.has(logic.type))
       throw new RuntimeError('RT_ERR_BAD_OPTION', `actor type ${logic.type} twice`)
     env.kinds.set(logic.type, newKind(logic))
+    if (logic.restore !== undefined) anyRestores = true
   }
   setUp()
   return (task) => {
