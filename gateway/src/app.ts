@@ -164,8 +164,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(query, {
     queries: options.queries,
     pool: options.pool,
-    // Live answers: the page actor's not-yet-flushed cells are merged into what ClickHouse holds.
-    pending: (siteId, page, request) => options.runtime.ask(PAGE_ACTOR, pageActorKey(siteId, page), request),
+    // Live answers: the page actors' not-yet-flushed cells (of every split of the page) are merged into
+    // what ClickHouse holds.
+    pending: async (siteId, page, request) => {
+      const splits = Array.from({ length: options.ingest?.pageSplits ?? 1 }, (_, split) =>
+        options.runtime.ask<Array<[number, number, number]>>(
+          PAGE_ACTOR,
+          pageActorKey(siteId, page, split),
+          request,
+        ),
+      )
+      return (await Promise.all(splits)).flat()
+    },
   })
   await app.register(live, {
     pool: options.pool,

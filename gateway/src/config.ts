@@ -27,6 +27,12 @@ export const ConfigSchema = Type.Object({
   HM_THREADS: Int(1, 256, availableParallelism(), 'Worker threads of the actor runtime (default: cores)'),
   HM_SHARDS: Int(1, 4096, 64, 'Shard count; fixed for the life of the data (about 10× the node count)'),
   HM_FLUSH_INTERVAL_MS: Int(50, 60_000, 1000, 'How often actors flush their deltas to ClickHouse'),
+  HM_PAGE_SPLITS: Int(
+    1,
+    64,
+    1,
+    'Page actors per page, split by session, so one very busy page uses several workers; change it only while no batch is being retried (2 minutes): a retry must route as its first copy did',
+  ),
   HM_NATS_URL: Url(
     ['nats', 'tls'],
     'NATS JetStream server: this process becomes a node of a cluster (needs HM_CLICKHOUSE_URL, HM_DATABASE_URL, HM_REDIS_URL); unset = one process, in-process transport',

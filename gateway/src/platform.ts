@@ -127,6 +127,7 @@ export async function startPlatform(config: Config): Promise<Platform> {
         rateLimitPerIp: config.HM_RATE_LIMIT_PER_IP,
         rateLimitPerSite: config.HM_RATE_LIMIT_PER_SITE,
         countryHeader: config.HM_COUNTRY_HEADER?.toLowerCase(),
+        pageSplits: config.HM_PAGE_SPLITS,
       },
       trustProxyHops: config.HM_TRUST_PROXY_HOPS,
       accounts: createAccountsContext({

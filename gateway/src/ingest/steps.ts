@@ -33,6 +33,8 @@ export interface IngestSettings {
   rateLimitPerSite: number
   /** Lower-case name of the trusted CDN header carrying the visitor's country, if any. */
   countryHeader: string | undefined
+  /** Page actors per page, by session (`routeBatch`'s `pageSplits`; 1 by default). */
+  pageSplits?: number
 }
 
 export interface IngestDeps {
@@ -321,7 +323,7 @@ export function createIngestPipeline(deps: IngestDeps): Pipeline<IngestContext> 
           sessionId: batch.sessionId,
           ...c.attribution,
         }
-        const parts = routeBatch(ctx, c.accepted, deps.shardCount)
+        const parts = routeBatch(ctx, c.accepted, deps.shardCount, { pageSplits: settings.pageSplits })
         let duplicates = 0
         try {
           const acks = await Promise.all(
