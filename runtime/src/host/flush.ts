@@ -69,8 +69,13 @@ export class Flusher {
   async room(signal: AbortSignal): Promise<void> {
     while (this.unwritten.length >= this.host.options.maxUnwrittenBatches && !signal.aborted) {
       await new Promise<void>((resolve) => {
-        this.waiters.push(resolve)
-        signal.addEventListener('abort', () => resolve(), { once: true })
+        // Woken or aborted, whichever comes first; the listener goes either way (waits can be many).
+        const done = (): void => {
+          signal.removeEventListener('abort', done)
+          resolve()
+        }
+        this.waiters.push(done)
+        signal.addEventListener('abort', done, { once: true })
       })
     }
   }
