@@ -100,6 +100,15 @@ function spawnMember(s: Scene, nodeId: string): Promise<ChildProcess> {
   })
 }
 
+/** Polls `done` until it holds; a bound on waiting, not on speed. */
+async function eventually(done: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (!done()) {
+    if (Date.now() > until) throw new Error('condition not reached in time')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
 const owned = (r: OwnershipRecorder, node: string): number[] =>
   [...r.owners]
     .filter(([, o]) => o === node)
@@ -125,6 +134,8 @@ describe('cluster membership and shard placement (real NATS)', () => {
       `a fourth node took ${moved.length} of ${S} shards (⌈S/4⌉ = ${Math.ceil(S / 4)}, bound ${bound})`,
     )
     assert.equal(s.recorder.count('acquire') - acquiredBefore, moved.length, 'no shard moved twice')
+    // The recorder hears of an acquire before the member's onAcquire returns: wait for the member too.
+    await eventually(() => d.owned().join() === owned(s.recorder, 'node-d').join())
     assert.deepEqual(d.owned(), owned(s.recorder, 'node-d'))
 
     const leaverHad = owned(s.recorder, 'node-b')
