@@ -384,6 +384,10 @@ export class RuntimeHost implements FlushHost {
   }
 
   private async resetShard(run: ShardRun): Promise<void> {
+    // A flush cycle may have taken this shard's effects out of the worker already (it started before the
+    // shard needed a reset): the replay must start after what it took, or those messages would be applied
+    // twice on top of the snapshots it took. Cycles that start meanwhile pass this shard by.
+    await this.flushing.catch(() => false)
     run.needsReset = false
     run.consumer.rewind(streamSeq(run.drainedUpTo))
     this.counters.replays++
