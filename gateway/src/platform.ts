@@ -22,6 +22,7 @@ import { loadAuthKeys, reencryptFields } from './auth/keys.ts'
 import { ClusterMode, checkClusterConfig, fencedInCluster } from './cluster.ts'
 import type { Config } from './config.ts'
 import { startTraffic } from './demo/traffic.ts'
+import { authenticate } from './plugins/auth.ts'
 import clusterRoutes from './plugins/cluster.ts'
 import demoSite from './plugins/demo-site.ts'
 import { registerRuntimeMetrics } from './runtime-metrics.ts'
@@ -113,6 +114,29 @@ export async function startPlatform(config: Config): Promise<Platform> {
       onError: (err, where) => app?.log.error({ err }, `runtime: ${where}`),
       onDeadLetter: (letter) => app?.log.warn({ letter }, 'runtime: dead letter'),
     })
+    const accounts = createAccountsContext({
+      pool: postgres.pool,
+      cache,
+      keys,
+      mailer: new LogMailer((line) => app?.log.info(line)),
+      settings: {
+        accessTokenTtlS: config.HM_ACCESS_TOKEN_TTL_S,
+        refreshTokenTtlS: config.HM_REFRESH_TOKEN_TTL_S,
+        loginMaxFailures: config.HM_LOGIN_MAX_FAILURES,
+        loginLockoutS: config.HM_LOGIN_LOCKOUT_S,
+        loginMaxPerIp: config.HM_LOGIN_MAX_PER_IP,
+        signup: config.HM_SIGNUP,
+        publicUrl: config.HM_PUBLIC_URL ?? `http://localhost:${config.HM_PORT}`,
+      },
+      visitorStores: [
+        postgresVisitorStore(postgres.pool, keys.cipher),
+        clickhouseVisitorStore(clickhouse, db),
+      ],
+      setRetention: async (siteId, days) => {
+        retentions.set(siteId, days)
+        await setSiteRetention(clickhouse, db, siteId, days)
+      },
+    })
     app = await buildApp({
       transport,
       runtime,
@@ -130,33 +154,14 @@ export async function startPlatform(config: Config): Promise<Platform> {
         pageSplits: config.HM_PAGE_SPLITS,
       },
       trustProxyHops: config.HM_TRUST_PROXY_HOPS,
-      accounts: createAccountsContext({
-        pool: postgres.pool,
-        cache,
-        keys,
-        mailer: new LogMailer((line) => app?.log.info(line)),
-        settings: {
-          accessTokenTtlS: config.HM_ACCESS_TOKEN_TTL_S,
-          refreshTokenTtlS: config.HM_REFRESH_TOKEN_TTL_S,
-          loginMaxFailures: config.HM_LOGIN_MAX_FAILURES,
-          loginLockoutS: config.HM_LOGIN_LOCKOUT_S,
-          loginMaxPerIp: config.HM_LOGIN_MAX_PER_IP,
-          signup: config.HM_SIGNUP,
-          publicUrl: config.HM_PUBLIC_URL ?? `http://localhost:${config.HM_PORT}`,
-        },
-        visitorStores: [
-          postgresVisitorStore(postgres.pool, keys.cipher),
-          clickhouseVisitorStore(clickhouse, db),
-        ],
-        setRetention: async (siteId, days) => {
-          retentions.set(siteId, days)
-          await setSiteRetention(clickhouse, db, siteId, days)
-        },
-      }),
+      accounts,
       extend: async (a) => {
         if (demo !== undefined) await a.register(demoSite, { siteKey: demo.siteKey })
         if (cluster !== undefined)
-          await a.register(clusterRoutes, { pool: postgres.pool, cache, status: () => cluster.status() })
+          await a.register(clusterRoutes, {
+            authenticate: (token) => authenticate(accounts, token),
+            status: () => cluster.status(),
+          })
       },
     })
     registerRuntimeMetrics(registry, runtime)

@@ -69,11 +69,6 @@ export async function identifyApiKey(
   return key
 }
 
-/** The organisation of a valid, unrevoked API key. */
-export async function orgOfApiKey(pool: pg.Pool, cache: Cache, token: string): Promise<string | undefined> {
-  return (await identifyApiKey(pool, cache, token))?.orgId
-}
-
 export async function listApiKeys(pool: pg.Pool, orgId: string): Promise<ApiKeyRow[]> {
   const { rows } = await pool.query(
     `SELECT id, name, prefix, scopes, created_at, created_by, last_used_at, revoked_at

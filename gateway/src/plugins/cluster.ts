@@ -2,14 +2,12 @@ import type { ClusterStatus } from '@hm/runtime'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
-import type pg from 'pg'
-import { orgOfApiKey } from '../accounts/api-keys.ts'
 import { GatewayError } from '../errors.ts'
-import type { Cache } from '../stores/cache.ts'
+import type { Principal } from './auth.ts'
 
 export interface ClusterRouteOptions {
-  pool: pg.Pool
-  cache: Cache
+  /** Who a token (an access token or an API key) names; the auth plugin's `authenticate`. */
+  authenticate: (token: string) => Promise<Principal>
   /** This node's view of the cluster. */
   status: () => ClusterStatus
 }
@@ -27,7 +25,8 @@ const ClusterView = Type.Object({
 
 /**
  * `GET /v1/cluster`: members and shard ownership, as the answering node sees them (cluster mode only).
- * Any organisation's API key may read it for now: it shows node ids and shard numbers, no tenant data.
+ * Any organisation's member or API key may read it for now (the same `authenticate` as every route): it
+ * shows node ids and shard numbers, no tenant data.
  * TODO(accounts issue): an operator permission (`cluster:read`) held by no organisation role, once the
  * permission matrix has an instance-operator principal.
  */
@@ -43,8 +42,7 @@ const cluster: FastifyPluginAsync<ClusterRouteOptions> = async (app, opts) => {
       onRequest: async (req) => {
         const auth = req.headers.authorization
         if (auth === undefined || !auth.startsWith('Bearer ')) throw new GatewayError('HM_ERR_AUTH_MISSING')
-        if ((await orgOfApiKey(opts.pool, opts.cache, auth.slice(7).trim())) === undefined)
-          throw new GatewayError('HM_ERR_AUTH_BAD_KEY')
+        await opts.authenticate(auth.slice(7).trim())
       },
     },
     async (_req, reply) => reply.header('cache-control', 'no-store').send(opts.status()),
