@@ -3,10 +3,10 @@ import {
   ClusterNode,
   type ClusterStatus,
   connectCluster,
-  type FlushSink,
   JetStreamTransport,
   LeaseFence,
   type RuntimeHost,
+  type RuntimeStore,
 } from '@hm/runtime'
 import { type Config, ConfigError } from './config.ts'
 
@@ -111,7 +111,7 @@ export function clusterNodeId(config: Config): string {
   )
 }
 
-/** The sink a node's host writes through: fenced by its leases in a cluster, as given otherwise. */
-export function fencedInCluster(cluster: ClusterMode | undefined, sink: FlushSink): FlushSink {
-  return cluster === undefined ? sink : cluster.fence.guard(sink)
+/** The store a node's host commits its flushes to: fenced by its leases in a cluster, as given otherwise. */
+export function fencedInCluster(cluster: ClusterMode | undefined, store: RuntimeStore): RuntimeStore {
+  return cluster === undefined ? store : cluster.fence.guard(store)
 }

@@ -100,13 +100,10 @@ export async function startPlatform(config: Config): Promise<Platform> {
     await runtimeStore.migrate()
     const runtime = new RuntimeHost({
       transport,
-      sink: fencedInCluster(
-        cluster,
-        new ClickHouseSink(clickhouse, db, { retentionDays: (siteId) => retentions.get(siteId) }),
-      ),
+      sink: new ClickHouseSink(clickhouse, db, { retentionDays: (siteId) => retentions.get(siteId) }),
       // A cluster node is given its shards as it takes their leases.
       ...(cluster && { shards: [] }),
-      store: runtimeStore,
+      store: fencedInCluster(cluster, runtimeStore),
       workerFile: actorsWorkerFile,
       shardCount: config.HM_SHARDS,
       threads: config.HM_THREADS,

@@ -1,13 +1,32 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import type { ShardId } from './ids.ts'
+import { type ShardId, type StreamSeq, shardId, streamSeq } from './ids.ts'
 import {
   type ActorRef,
   type DeadLetterRecord,
+  type FlushRecord,
+  isPending,
   type ReminderRecord,
   type RuntimeChanges,
   type RuntimeStore,
   refId,
+  type SaveToken,
 } from './store.ts'
+
+/** How many recent inserts of a table ClickHouse remembers to drop a retried one (`insertOnce`). */
+export const DEDUPLICATION_WINDOW = 10_000
+
+/**
+ * The `table` argument of `client.insert` for an insert ClickHouse stores once per `token`: the table must
+ * have a `non_replicated_deduplication_window`. The token goes in the statement's own SETTINGS clause, not
+ * in `clickhouse_settings`: chDB's connection turns those into `SET`s that stay on its one session, so
+ * every later insert would carry the token (and be dropped as a repeat).
+ *
+ * @example
+ * await client.insert({ table: insertOnce('db.events', ['a', 'b'], 'flush-42:events'), values, format })
+ */
+export function insertOnce(table: string, columns: readonly string[], token: string): string {
+  return `${table} (${columns.join(', ')}) SETTINGS insert_deduplication_token = '${token.replace(/'/g, "''")}', deduplicate_blocks_in_dependent_materialized_views = 1`
+}
 
 const migrations: Array<(db: string) => string> = [
   (db) => `CREATE TABLE ${db}.rt_snapshots (
@@ -20,7 +39,22 @@ const migrations: Array<(db: string) => string> = [
   (db) => `CREATE TABLE ${db}.rt_dead_letters (
     at DateTime64(3, 'UTC'), shard UInt16, seq UInt64, type LowCardinality(String), key String, reason String
   ) ENGINE = MergeTree ORDER BY at TTL toDateTime(at) + INTERVAL 30 DAY`,
+  // Committed flushes. Hourly partitions: applied records go by dropping whole partitions (prune).
+  (db) => `CREATE TABLE ${db}.rt_journal (
+    id String, version UInt64, at DateTime64(3, 'UTC'), positions Array(Tuple(UInt16, UInt64)), payload String
+  ) ENGINE = MergeTree PARTITION BY toStartOfHour(at) ORDER BY (at, id)
+    SETTINGS non_replicated_deduplication_window = ${DEDUPLICATION_WINDOW}`,
+  (db) => `CREATE TABLE ${db}.rt_positions (shard UInt16, seq UInt64, at DateTime64(3, 'UTC'))
+    ENGINE = ReplacingMergeTree(seq) ORDER BY shard`,
+  ...['rt_snapshots', 'rt_reminders', 'rt_dead_letters'].map(
+    (t) => (db: string) =>
+      `ALTER TABLE ${db}.${t} MODIFY SETTING non_replicated_deduplication_window = ${DEDUPLICATION_WINDOW}`,
+  ),
 ]
+
+const SNAPSHOT_COLUMNS = ['type', 'key', 'shard', 'version', 'data', 'deleted']
+const REMINDER_COLUMNS = ['type', 'key', 'name', 'shard', 'version', 'at', 'message', 'deleted']
+const LETTER_COLUMNS = ['at', 'shard', 'seq', 'type', 'key', 'reason']
 
 /**
  * The runtime store on ClickHouse (a server or chDB through the same client). Its tables are the
@@ -129,15 +163,21 @@ export class ClickHouseRuntimeStore implements RuntimeStore {
     }))
   }
 
-  async save(changes: RuntimeChanges): Promise<void> {
+  async save(changes: RuntimeChanges, as?: SaveToken): Promise<void> {
+    // Rows of one save share a version: a later save wins over an earlier one, whichever lands first.
+    const version = as?.version ?? this.nextVersion()
+    const into = (table: string, columns: readonly string[], part: string): string =>
+      as === undefined
+        ? `${this.db}.${table} (${columns.join(', ')})`
+        : insertOnce(`${this.db}.${table}`, columns, `${as.token}:${part}`)
     if (changes.snapshots.length > 0) {
       await this.client.insert({
-        table: `${this.db}.rt_snapshots`,
+        table: into('rt_snapshots', SNAPSHOT_COLUMNS, 'snapshots'),
         values: changes.snapshots.map((s) => [
           s.type,
           s.key,
           s.shard,
-          this.nextVersion(),
+          version,
           s.data === null ? '' : Buffer.from(s.data).toString('base64'),
           s.data === null ? 1 : 0,
         ]),
@@ -146,13 +186,13 @@ export class ClickHouseRuntimeStore implements RuntimeStore {
     }
     if (changes.reminders.length > 0) {
       await this.client.insert({
-        table: `${this.db}.rt_reminders`,
+        table: into('rt_reminders', REMINDER_COLUMNS, 'reminders'),
         values: changes.reminders.map((r) => [
           r.type,
           r.key,
           r.name,
           r.shard,
-          this.nextVersion(),
+          version,
           r.at ?? 0,
           Buffer.from(r.message).toString('base64'),
           r.at === null ? 1 : 0,
@@ -162,7 +202,7 @@ export class ClickHouseRuntimeStore implements RuntimeStore {
     }
     if (changes.deadLetters.length > 0) {
       await this.client.insert({
-        table: `${this.db}.rt_dead_letters`,
+        table: into('rt_dead_letters', LETTER_COLUMNS, 'letters'),
         values: changes.deadLetters.map((d) => [
           d.at,
           d.shard,
@@ -172,6 +212,89 @@ export class ClickHouseRuntimeStore implements RuntimeStore {
           d.reason.slice(0, 2000),
         ]),
         format: 'JSONCompactEachRow',
+      })
+    }
+  }
+
+  async commit(record: FlushRecord): Promise<void> {
+    // One row, one part: the insert is atomic.
+    await this.client.insert({
+      table: insertOnce(
+        `${this.db}.rt_journal`,
+        ['id', 'version', 'at', 'positions', 'payload'],
+        `${record.id}:journal`,
+      ),
+      values: [
+        [
+          record.id,
+          record.version,
+          record.at,
+          record.positions.map(([shard, upTo]) => [shard, upTo]),
+          Buffer.from(record.payload).toString('base64'),
+        ],
+      ],
+      format: 'JSONCompactEachRow',
+    })
+  }
+
+  async pending(): Promise<FlushRecord[]> {
+    const applied = await this.positions()
+    const rs = await this.client.query({
+      query: `SELECT id, version, toUnixTimestamp64Milli(at) AS at, positions FROM ${this.db}.rt_journal
+        ORDER BY version`,
+      format: 'JSONCompactEachRow',
+    })
+    const heads = (
+      await rs.json<[string, string | number, string | number, Array<[number, string | number]>]>()
+    )
+      .map(([id, version, at, positions]) => ({
+        id,
+        version: Number(version),
+        at: Number(at),
+        positions: positions.map(([shard, upTo]) => [Number(shard), Number(upTo)] as const),
+      }))
+      .filter((r) => isPending({ ...r, payload: new Uint8Array() }, applied))
+    if (heads.length === 0) return []
+    const payloads = await this.client.query({
+      query: `SELECT id, any(payload) FROM ${this.db}.rt_journal WHERE id IN {ids:Array(String)} GROUP BY id`,
+      query_params: { ids: heads.map((h) => h.id) },
+      format: 'JSONCompactEachRow',
+    })
+    const byId = new Map(await payloads.json<[string, string]>())
+    return heads.map((h) => ({ ...h, payload: Buffer.from(byId.get(h.id) ?? '', 'base64') }))
+  }
+
+  async applied(record: FlushRecord): Promise<void> {
+    if (record.positions.length === 0) return
+    // Positions only rise (ReplacingMergeTree on seq, read with max): a repeated insert changes nothing.
+    await this.client.insert({
+      table: `${this.db}.rt_positions`,
+      values: record.positions.map(([shard, upTo]) => [shard, upTo, record.at]),
+      format: 'JSONCompactEachRow',
+    })
+  }
+
+  async positions(): Promise<Map<ShardId, StreamSeq>> {
+    const rs = await this.client.query({
+      query: `SELECT shard, max(seq) FROM ${this.db}.rt_positions GROUP BY shard`,
+      format: 'JSONCompactEachRow',
+    })
+    const rows = await rs.json<[number, string | number]>()
+    return new Map(rows.map(([shard, seq]) => [shardId(Number(shard)), streamSeq(Number(seq))]))
+  }
+
+  async prune(before: number): Promise<void> {
+    const pendingIds = new Set((await this.pending()).map((r) => r.id))
+    const rs = await this.client.query({
+      query: `SELECT _partition_id, toUnixTimestamp64Milli(max(at)), groupArray(id) FROM ${this.db}.rt_journal
+        GROUP BY _partition_id`,
+      format: 'JSONCompactEachRow',
+    })
+    for (const [partition, last, ids] of await rs.json<[string, string | number, string[]]>()) {
+      if (Number(last) >= before || ids.some((id) => pendingIds.has(id))) continue
+      if (!/^\w+$/.test(partition)) throw new Error(`unexpected journal partition id ${partition}`)
+      await this.client.command({
+        query: `ALTER TABLE ${this.db}.rt_journal DROP PARTITION ID '${partition}'`,
       })
     }
   }

@@ -1,6 +1,6 @@
 export type { ActorContext, ActorLogic, Envelope } from './actor.ts'
 export { defineActor } from './actor.ts'
-export { ClickHouseRuntimeStore } from './clickhouse-store.ts'
+export { ClickHouseRuntimeStore, DEDUPLICATION_WINDOW, insertOnce } from './clickhouse-store.ts'
 export { type Clock, systemClock } from './clock.ts'
 export { ClusterMember, type ClusterMemberOptions } from './cluster/cluster-member.ts'
 export {
@@ -41,10 +41,12 @@ export { JetStreamTransport, type JetStreamTransportOptions } from './jetstream-
 export {
   type ActorRef,
   type DeadLetterRecord,
+  type FlushRecord,
   MemoryRuntimeStore,
   type ReminderRecord,
   type RuntimeChanges,
   type RuntimeStore,
+  type SaveToken,
   type SnapshotRecord,
 } from './store.ts'
 export type { Delivery, PublishAck, ShardConsumer, Transport } from './transport.ts'

@@ -1,28 +1,23 @@
-import type { FlushBatch, FlushSink, ShardId, StreamSeq } from '../src/index.ts'
+import type { FlushBatch, FlushSink } from '../src/index.ts'
 
-/** A sink that keeps what it is given, like a store would, so a test can read totals and positions. */
+/** A sink that keeps what it is given, once per token, like a store would, so a test can read totals. */
 export class RecordingSink implements FlushSink {
   readonly totals = new Map<string, number>()
-  readonly positionsByShard = new Map<ShardId, StreamSeq>()
+  readonly tokens = new Set<string>()
   failNext = 0
-  async positions(): Promise<Map<ShardId, StreamSeq>> {
-    return new Map(this.positionsByShard)
-  }
-  async write(batches: readonly FlushBatch[]): Promise<void> {
+  async write(batches: readonly FlushBatch[], token: string): Promise<void> {
     if (this.failNext > 0) {
       this.failNext--
       throw new Error('store unavailable')
     }
+    if (this.tokens.has(token)) return
+    this.tokens.add(token)
     for (const b of batches) {
       for (const type of ['counter', 'probe']) {
         for (const row of (b.drained[type] ?? []) as Array<{ key: string; add: number }>) {
           this.totals.set(row.key, (this.totals.get(row.key) ?? 0) + row.add)
         }
       }
-      this.positionsByShard.set(
-        b.shard,
-        Math.max(this.positionsByShard.get(b.shard) ?? 0, b.upTo) as StreamSeq,
-      )
     }
   }
 }

@@ -7,6 +7,7 @@ import {
   type DeadLetter,
   encodeEnvelopes,
   InProcessTransport,
+  MemoryRuntimeStore,
   RuntimeHost,
   type ShardId,
   shardOf,
@@ -66,16 +67,19 @@ describe('runtime host', () => {
     for (const k of keys) assert.equal(sink.totals.get(k), 100, k)
   })
 
-  test('a restart replays what the sink does not hold, and skips what it does', async () => {
+  test('a restart applies what was committed and not written, and replays nothing twice', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hm-host-'))
     dirs.push(dir)
     const sink = new RecordingSink()
+    // Outlives the hosts, like ClickHouse: the journal of committed flushes and the applied positions.
+    const store = new MemoryRuntimeStore()
     const keys = ['a', 'b', 'c', 'd', 'e']
-    const run = async (tag: string | undefined, before?: (host: RuntimeHost) => void): Promise<void> => {
+    const run = async (tag: string, applies: number, before?: (host: RuntimeHost) => void): Promise<void> => {
       const transport = await InProcessTransport.open({ dir })
       const host = new RuntimeHost({
         transport,
         sink,
+        store,
         workerFile,
         shardCount: SHARDS,
         threads: 2,
@@ -84,24 +88,28 @@ describe('runtime host', () => {
       })
       await host.start()
       before?.(host)
-      if (tag !== undefined) await publishCounts(transport, keys, 30, tag)
-      await waitFor(() => host.stats().applied === keys.length * 30)
+      await publishCounts(transport, keys, 30, tag)
+      await waitFor(() => host.stats().applied === applies)
       await host.stop()
       await transport.close()
+      assert.equal(host.stats().applied, applies)
     }
-    await run('first')
+    await run('first', keys.length * 30)
     for (const k of keys) assert.equal(sink.totals.get(k), 30, k)
-    // The store is down during the second run: its records are not written, so not acknowledged.
-    await run('second', () => {
+    // The sink is down during the second run: its flushes are committed (so acknowledged) but not written.
+    await run('second', keys.length * 30, () => {
       sink.failNext = 1_000_000
     })
     for (const k of keys) assert.equal(sink.totals.get(k), 30, k)
+    assert.ok((await store.pending()).length > 0, 'committed, not applied')
     sink.failNext = 0
-    // The acknowledgement floors are lost too: the transport replays from the start, the host skips what
-    // the sink already holds and applies only the second run's messages.
+    // The acknowledgement floors are lost too: the transport replays from the start. The host applies the
+    // committed flushes first, then skips every message their positions cover: of the whole stream, it
+    // applies only the third run's messages (which come after all the others on each shard).
     await rm(join(dir, 'acks.json'))
-    await run(undefined)
-    for (const k of keys) assert.equal(sink.totals.get(k), 60, k)
+    await run('third', keys.length * 30)
+    for (const k of keys) assert.equal(sink.totals.get(k), 90, k)
+    assert.deepEqual(await store.pending(), [])
   })
 
   test('a sink failure keeps the drained records and writes them at the next interval', async () => {
@@ -127,7 +135,7 @@ describe('runtime host', () => {
     await transport.close()
     assert.equal(sink.totals.get('x'), 50)
     assert.equal(sink.totals.get('y'), 50)
-    assert.ok(errors.some((w) => w.startsWith('flush write')))
+    assert.ok(errors.some((w) => w.startsWith('flush apply')))
   })
 
   test('a throwing handler becomes a dead letter; the worker and other actors go on', async () => {
@@ -160,12 +168,14 @@ describe('runtime host', () => {
   test('a shard handed to another host with a flush, or lost without one, is applied exactly once', async () => {
     const transport = await InProcessTransport.open()
     const sink = new RecordingSink()
+    const store = new MemoryRuntimeStore()
     const keys = Array.from({ length: 16 }, (_, i) => `h${i}`)
     const all = Array.from({ length: SHARDS }, (_, i) => i as ShardId)
     const host = (flushIntervalMs: number): RuntimeHost =>
       new RuntimeHost({
         transport,
         sink,
+        store,
         workerFile,
         shardCount: SHARDS,
         threads: 2,

@@ -5,7 +5,13 @@ import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { createClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
-import { ClickHouseRuntimeStore, MemoryRuntimeStore, type RuntimeStore, shardId } from '../src/index.ts'
+import {
+  ClickHouseRuntimeStore,
+  type FlushRecord,
+  MemoryRuntimeStore,
+  type RuntimeStore,
+  shardId,
+} from '../src/index.ts'
 
 const dirs: string[] = []
 const closers: Array<() => Promise<void>> = []
@@ -107,6 +113,92 @@ function contract(name: string, open: () => Promise<RuntimeStore>): void {
       assert.equal(got.length, 1)
       assert.equal(got[0]!.seq, 42)
       assert.equal(got[0]!.reason, 'Error: boom')
+    })
+
+    test('a save with a token is stored once; the later version wins whatever order saves land in', async () => {
+      const store = await open()
+      const snap = (data: string) => ({ type: 'a', key: 'tok', shard: 1, data: bytes(data) })
+      const letter = { type: 'a', key: 'tok', shard: 1, seq: 7, reason: 'once', at: Date.now() }
+      await store.save(
+        { snapshots: [snap('v2')], reminders: [], deadLetters: [letter] },
+        { token: 't2', version: 200 },
+      )
+      // An older flush applied late (another node finishing it) does not overwrite the newer state.
+      await store.save(
+        { snapshots: [snap('v1')], reminders: [], deadLetters: [] },
+        { token: 't1', version: 100 },
+      )
+      // The newer flush applied again: nothing stored twice.
+      await store.save(
+        { snapshots: [snap('v2')], reminders: [], deadLetters: [letter] },
+        { token: 't2', version: 200 },
+      )
+      assert.equal(text((await store.loadSnapshots([{ type: 'a', key: 'tok' }])).get('a\u0000tok')), 'v2')
+      assert.equal((await store.deadLetters(10)).filter((l) => l.reason === 'once').length, 1)
+    })
+
+    test('committed flushes are pending until applied; positions only rise; pruning keeps pending ones', async () => {
+      const store = await open()
+      const now = Date.now()
+      const record = (
+        id: string,
+        version: number,
+        at: number,
+        positions: Array<[number, number]>,
+      ): FlushRecord => ({
+        id,
+        version,
+        at,
+        positions,
+        payload: bytes(`payload of ${id}`),
+      })
+      const r1 = record('r1', 1, now, [
+        [1, 10],
+        [2, 5],
+      ])
+      const r2 = record('r2', 2, now, [[1, 20]])
+      await store.commit(r1)
+      await store.commit(r2)
+      await store.commit(r1)
+      const ids = async (): Promise<string[]> => (await store.pending()).map((r) => r.id)
+      const pending = await store.pending()
+      assert.deepEqual(
+        pending.map((r) => [r.id, r.version, r.positions.map((p) => [...p]), text(r.payload)]),
+        [
+          [
+            'r1',
+            1,
+            [
+              [1, 10],
+              [2, 5],
+            ],
+            'payload of r1',
+          ],
+          ['r2', 2, [[1, 20]], 'payload of r2'],
+        ],
+      )
+      assert.equal(pending[0]!.at, now)
+      await store.applied(r1)
+      assert.deepEqual(await ids(), ['r2'])
+      await store.applied(r2)
+      await store.applied(r1)
+      assert.deepEqual(await ids(), [])
+      assert.deepEqual(
+        [...(await store.positions())].sort((a, b) => a[0] - b[0]),
+        [
+          [1, 20],
+          [2, 5],
+        ],
+      )
+      // Hours old: one applied, one not (its node died before applying it). Pruning drops only the first.
+      const old = record('old', 3, now - 3 * 3_600_000, [[3, 4]])
+      const stuck = record('stuck', 4, now - 2 * 3_600_000, [[4, 9]])
+      await store.commit(old)
+      await store.commit(stuck)
+      await store.applied(old)
+      await store.prune(now - 3_600_000)
+      assert.deepEqual(await ids(), ['stuck'])
+      assert.equal((await store.positions()).get(shardId(3)), 4)
     })
   })
 }

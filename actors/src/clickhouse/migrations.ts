@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
+import { DEDUPLICATION_WINDOW } from '@hm/runtime'
 import { DEFAULT_RETENTION_DAYS } from './retention.ts'
 
 interface Migration {
@@ -182,6 +183,19 @@ const migrations: Migration[] = [
       `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.heatmap_cells_daily_mv TO ${db}.heatmap_cells_daily AS
         SELECT site_id, page, type, viewport, device, country, toDate(hour) AS day, cell_x, cell_y, count, retention_days
         FROM ${db}.heatmap_cells`,
+    ],
+  },
+  {
+    version: 4,
+    name: 'flushes stored once per token; positions move to the runtime',
+    // A flush is committed to the runtime's journal and then applied with one deduplication token per
+    // table, so applying it again after a crash stores nothing twice. Its positions are the runtime's.
+    statements: (db) => [
+      ...['heatmap_cells', 'heatmap_cells_daily', 'element_clicks', 'events', 'scroll_depth', 'sessions'].map(
+        (t) =>
+          `ALTER TABLE ${db}.${t} MODIFY SETTING non_replicated_deduplication_window = ${DEDUPLICATION_WINDOW}`,
+      ),
+      `DROP TABLE IF EXISTS ${db}.flush_positions`,
     ],
   },
 ]

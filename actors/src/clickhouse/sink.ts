@@ -1,12 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import {
-  type FlushBatch,
-  type FlushSink,
-  type ShardId,
-  type StreamSeq,
-  shardId,
-  streamSeq,
-} from '@hm/runtime'
+import { type FlushBatch, type FlushSink, insertOnce } from '@hm/runtime'
 import { PAGE_ACTOR, type PageRecord } from '../page-actor.ts'
 import { SESSION_ACTOR } from '../session-actor.ts'
 import type { SessionRecord } from '../session-records.ts'
@@ -144,25 +137,21 @@ const tables = {
 type TableName = keyof typeof tables
 
 /**
- * Makes the actors' drained records durable in ClickHouse: one insert per table per flush cycle (the few
- * large inserts ClickHouse likes, in JSONCompactEachRow), then the positions they cover.
+ * Makes the actors' drained records durable in ClickHouse: one insert per table per flush (the few large
+ * inserts ClickHouse likes, in JSONCompactEachRow), each carrying a deduplication token made of the
+ * flush's token and the table. The runtime applies a committed flush again after a crash, or on another
+ * node; ClickHouse then drops the inserts that had landed and stores the rest, so nothing is counted
+ * twice. (The daily rollup is fed by a materialized view; its inserts are deduplicated with the source's.)
  *
- * A failed write leaves the batches with the runtime host, which offers them again; the sink then
- * skips the tables it had already written them to (so a retry never doubles a count), and backs off
+ * A failed write leaves the flush with the runtime host, which offers it again; the sink backs off
  * exponentially between attempts so a down store is not hammered every flush interval. The host bounds
  * what it keeps (`maxUnwrittenBatches`) by pausing its consumers.
- *
- * TODO(cluster issue): the inserts and the positions are separate statements; a crash between them
- * replays one flush interval. Close it with insert deduplication tokens derived from the shard's covered
- * range, so a replayed flush of the same range is dropped by ClickHouse.
  */
 export class ClickHouseSink implements FlushSink {
   private readonly retention: RetentionPolicy
   private readonly backoffMs: number
   private readonly maxBackoffMs: number
   private readonly now: () => number
-  /** Drained records already stored in a table by an attempt whose other parts failed. */
-  private readonly written = new Map<TableName, WeakSet<object>>()
   private failures = 0
   private retryAt = 0
 
@@ -175,7 +164,6 @@ export class ClickHouseSink implements FlushSink {
     this.backoffMs = options.backoffMs ?? 500
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000
     this.now = options.now ?? Date.now
-    for (const t of Object.keys(tables) as TableName[]) this.written.set(t, new WeakSet())
   }
 
   /** Writes failed in a row; 0 once a write succeeds. */
@@ -183,20 +171,11 @@ export class ClickHouseSink implements FlushSink {
     return this.failures
   }
 
-  async positions(): Promise<Map<ShardId, StreamSeq>> {
-    const rs = await this.client.query({
-      query: `SELECT shard, max(seq) AS seq FROM ${this.db}.flush_positions GROUP BY shard`,
-      format: 'JSONEachRow',
-    })
-    const rows = await rs.json<{ shard: number; seq: string | number }>()
-    return new Map(rows.map((r) => [shardId(Number(r.shard)), streamSeq(Number(r.seq))]))
-  }
-
-  async write(batches: readonly FlushBatch[]): Promise<void> {
+  async write(batches: readonly FlushBatch[], token: string): Promise<void> {
     const now = this.now()
     if (now < this.retryAt) throw new SinkBackoffError(this.retryAt)
     try {
-      await this.writeAll(batches)
+      await this.writeAll(batches, token)
       this.failures = 0
       this.retryAt = 0
     } catch (e) {
@@ -206,7 +185,7 @@ export class ClickHouseSink implements FlushSink {
     }
   }
 
-  private async writeAll(batches: readonly FlushBatch[]): Promise<void> {
+  private async writeAll(batches: readonly FlushBatch[], token: string): Promise<void> {
     const rows: Record<TableName, unknown[][]> = {
       cells: [],
       elements: [],
@@ -214,65 +193,33 @@ export class ClickHouseSink implements FlushSink {
       scroll: [],
       sessions: [],
     }
-    const sources: Record<TableName, object[]> = {
-      cells: [],
-      elements: [],
-      events: [],
-      scroll: [],
-      sessions: [],
+    const add = <R>(
+      records: R[] | undefined,
+      table: TableName,
+      pick: (r: R) => readonly unknown[] | undefined,
+    ) => {
+      for (const r of records ?? []) {
+        const row = pick(r)
+        if (row !== undefined) rows[table].push([...row, this.retention(row[0] as string)])
+      }
     }
-    const positions = new Map<number, number>()
     for (const b of batches) {
-      positions.set(b.shard, Math.max(positions.get(b.shard) ?? 0, b.upTo))
       const page = b.drained[PAGE_ACTOR] as PageRecord[] | undefined
-      if (page !== undefined) {
-        this.collect(page, 'cells', rows, sources, (r) => (r[0] === 'c' ? r[1] : undefined))
-        this.collect(page, 'elements', rows, sources, (r) => (r[0] === 'e' ? r[1] : undefined))
-      }
+      add(page, 'cells', (r) => (r[0] === 'c' ? r[1] : undefined))
+      add(page, 'elements', (r) => (r[0] === 'e' ? r[1] : undefined))
       const session = b.drained[SESSION_ACTOR] as SessionRecord[] | undefined
-      if (session !== undefined) {
-        this.collect(session, 'events', rows, sources, (r) => (r[0] === 'ev' ? r[1] : undefined))
-        this.collect(session, 'scroll', rows, sources, (r) => (r[0] === 'sd' ? r[1] : undefined))
-        this.collect(session, 'sessions', rows, sources, (r) => (r[0] === 's' ? r[1] : undefined))
-      }
+      add(session, 'events', (r) => (r[0] === 'ev' ? r[1] : undefined))
+      add(session, 'scroll', (r) => (r[0] === 'sd' ? r[1] : undefined))
+      add(session, 'sessions', (r) => (r[0] === 's' ? r[1] : undefined))
     }
     for (const name of Object.keys(tables) as TableName[]) {
       if (rows[name].length === 0) continue
       const t = tables[name]
       await this.client.insert({
-        table: `${this.db}.${t.name}`,
+        table: insertOnce(`${this.db}.${t.name}`, [...t.columns, 'retention_days'], `${token}:${t.name}`),
         values: rows[name],
-        columns: [...t.columns, 'retention_days'] as [string, ...string[]],
         format: 'JSONCompactEachRow',
       })
-      const done = this.written.get(name)!
-      for (const s of sources[name]) done.add(s)
     }
-    const at = this.now()
-    await this.client.insert({
-      table: `${this.db}.flush_positions`,
-      values: [...positions].map(([shard, seq]) => [shard, seq, at]),
-      format: 'JSONCompactEachRow',
-    })
-  }
-
-  /** Adds the rows `pick` finds in `records` for `table`, unless an earlier attempt stored them there. */
-  private collect<R>(
-    records: R[],
-    table: TableName,
-    rows: Record<TableName, unknown[][]>,
-    sources: Record<TableName, object[]>,
-    pick: (r: R) => readonly unknown[] | undefined,
-  ): void {
-    const done = this.written.get(table)
-    if (done === undefined || done.has(records)) return
-    let found = false
-    for (const r of records) {
-      const row = pick(r)
-      if (row === undefined) continue
-      found = true
-      rows[table].push([...row, this.retention(row[0] as string)])
-    }
-    if (found) sources[table].push(records)
   }
 }

@@ -64,7 +64,7 @@ describe('ClickHouse store on chDB', () => {
       values: [['s0', '/', 'click', 'desktop', hour, 1, 2, 5]],
       format: 'JSONCompactEachRow',
     })
-    assert.deepEqual(await migrateClickHouse(client, db), [2, 3])
+    assert.deepEqual(await migrateClickHouse(client, db), [2, 3, 4])
     assert.deepEqual(await migrateClickHouse(client, db), [])
     const q = new HeatmapQueries(client, db)
     const old = await q.heatmap({
@@ -82,13 +82,16 @@ describe('ClickHouse store on chDB', () => {
     ])
     // Old rows count as "unknown" device and country; a new row of the same cell adds up with them.
     const sink = new ClickHouseSink(client, db)
-    await sink.write([
-      {
-        shard: shardId(0),
-        upTo: streamSeq(1),
-        drained: { [PAGE_ACTOR]: [cell('s0', '/', 'click', 'desktop', hour, 1, 2, 1)] },
-      },
-    ])
+    await sink.write(
+      [
+        {
+          shard: shardId(0),
+          upTo: streamSeq(1),
+          drained: { [PAGE_ACTOR]: [cell('s0', '/', 'click', 'desktop', hour, 1, 2, 1)] },
+        },
+      ],
+      'upgrade-1',
+    )
     await client.command({ query: `OPTIMIZE TABLE ${db}.heatmap_cells FINAL` })
     assert.equal(await count('heatmap_cells', "site_id = 's0'"), 1, 'summed into one row')
     const rs = await client.query({
@@ -99,7 +102,7 @@ describe('ClickHouse store on chDB', () => {
     assert.deepEqual([Number(sum), device, retention], [6, '', 395])
   })
 
-  test('the sink stores cells and positions; queries sum them per cell and range', async () => {
+  test('the sink stores cells once per token; queries sum them per cell and range', async () => {
     const sink = new ClickHouseSink(client, db)
     const hour = Date.UTC(2026, 10, 26, 10) / 1000
     const rows: PageRecord[] = [
@@ -111,19 +114,14 @@ describe('ClickHouse store on chDB', () => {
       cell('s2', '/', 'click', 'desktop', hour, 10, 5, 70),
       cell('s1', '/', 'pageview', 'desktop', hour, 0, 0, 9),
     ]
-    await sink.write([
+    const flush: FlushBatch[] = [
       { shard: shardId(1), upTo: streamSeq(10), drained: { [PAGE_ACTOR]: rows.slice(0, 3) } },
       { shard: shardId(2), upTo: streamSeq(12), drained: { [PAGE_ACTOR]: rows.slice(3) } },
       { shard: shardId(1), upTo: streamSeq(15), drained: {} },
-    ])
-    assert.deepEqual(
-      [...(await sink.positions())].sort((a, b) => a[0] - b[0]),
-      [
-        [0, 1],
-        [1, 15],
-        [2, 12],
-      ],
-    )
+    ]
+    await sink.write(flush, 'cells-1')
+    // The same flush applied again (a crash after the write, or another node recovering it): stored once.
+    await sink.write(flush, 'cells-1')
     const q = new HeatmapQueries(client, db)
     const base = {
       siteId: 's1',
@@ -182,20 +180,26 @@ describe('ClickHouse store on chDB', () => {
     }
     // The events table is away: the cells go in, the events insert fails.
     await client.command({ query: `RENAME TABLE ${db}.events TO ${db}.events_away` })
-    await assert.rejects(sink.write([batch]))
+    await assert.rejects(sink.write([batch], 'retry-1'))
     assert.equal(sink.failuresInARow, 1)
     await client.command({ query: `RENAME TABLE ${db}.events_away TO ${db}.events` })
     now += 100
-    await assert.rejects(sink.write([batch]), SinkBackoffError, 'inside the backoff window: not even tried')
+    await assert.rejects(
+      sink.write([batch], 'retry-1'),
+      SinkBackoffError,
+      'inside the backoff window: not even tried',
+    )
     now += 500
-    // The host offers the same batch again, now with a newer one (new batch objects, same drained records).
+    // The host applies the same committed flush again (new batch objects, same records, same token)...
+    await sink.write([{ ...batch }], 'retry-1')
+    assert.equal(sink.failuresInARow, 0)
+    // ...and then the next one.
     const later: FlushBatch = {
       shard: shardId(5),
       upTo: streamSeq(41),
       drained: { [PAGE_ACTOR]: [cell('s3', '/', 'click', 'desktop', hour, 3, 3, 1)] },
     }
-    await sink.write([{ ...batch }, later])
-    assert.equal(sink.failuresInARow, 0)
+    await sink.write([later], 'retry-2')
     const q = new HeatmapQueries(client, db)
     const h = await q.heatmap({
       siteId: 's3',
@@ -206,7 +210,6 @@ describe('ClickHouse store on chDB', () => {
     })
     assert.deepEqual(h.cells, [[3, 3, 8]], '7 once, plus 1')
     assert.equal(await count('events', "site_id = 's3'"), 1)
-    assert.equal((await sink.positions()).get(shardId(5)), 41)
   })
 
   test('rows expire by their site retention; changing a site retention applies to stored rows', async () => {
@@ -229,7 +232,7 @@ describe('ClickHouse store on chDB', () => {
         ],
       ] as SessionRecord[],
     }
-    await sink.write([{ shard: shardId(9), upTo: streamSeq(1), drained }])
+    await sink.write([{ shard: shardId(9), upTo: streamSeq(1), drained }], 'retention-1')
     for (const t of ['heatmap_cells', 'events'])
       await client.command({ query: `OPTIMIZE TABLE ${db}.${t} FINAL` })
     assert.equal(

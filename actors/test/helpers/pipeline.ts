@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { ActorLogic, Envelope, FlushBatch } from '@hm/runtime'
 import { shardId, streamSeq } from '@hm/runtime'
 import { Packr } from 'msgpackr'
@@ -37,6 +38,7 @@ export class Pipeline {
     [sessionActor.type, sessionActor as ActorLogic],
   ])
   private seq = 0
+  private readonly id = randomUUID()
   clock: number
 
   constructor(
@@ -90,7 +92,8 @@ export class Pipeline {
 
   async flush(sink: ClickHouseSink): Promise<FlushBatch> {
     const batch: FlushBatch = { shard: shardId(0), upTo: streamSeq(++this.seq), drained: this.drain() }
-    await sink.write([batch])
+    // Tokens must not repeat across pipelines writing to one database: ClickHouse would drop the insert.
+    await sink.write([batch], `${this.id}-${this.seq}`)
     return batch
   }
 }

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { createClient } from '@clickhouse/client'
-import { ClickHouseSink, migrateClickHouse, openClickHouse } from '@hm/actors'
-import { type ShardId, type StreamSeq, shardId, streamSeq } from '@hm/runtime'
+import { ClickHouseSink, migrateClickHouse, openClickHouse, PAGE_ACTOR } from '@hm/actors'
+import { ClickHouseRuntimeStore, type ShardId, type StreamSeq, shardId, streamSeq } from '@hm/runtime'
 import { type ChdbHttpServer, serveChdbHttp } from '../../src/cluster-clickhouse-server.ts'
 
 let dir: string
@@ -94,20 +94,38 @@ describe('chDB over the ClickHouse HTTP interface', () => {
     }
   })
 
-  test("the product's sink and migrations run on it: records and positions round-trip", async () => {
+  test("the product's sink, runtime store and migrations run on it: a flush applied twice counts once", async () => {
     const c = client()
     await migrateClickHouse(c, 'hm_http')
+    const store = new ClickHouseRuntimeStore(c, 'hm_http')
+    await store.migrate()
     const sink = new ClickHouseSink(c, 'hm_http')
-    await sink.write([
-      { shard: shardId(2), upTo: streamSeq(17), drained: {} },
-      { shard: shardId(5), upTo: streamSeq(3), drained: {} },
-    ])
-    await sink.write([{ shard: shardId(2), upTo: streamSeq(40), drained: {} }])
-    const want = new Map<ShardId, StreamSeq>([
-      [shardId(2), streamSeq(40)],
-      [shardId(5), streamSeq(3)],
-    ])
-    assert.deepEqual(await sink.positions(), want)
+    const hour = Math.floor(Date.UTC(2026, 10, 26, 10) / 1000)
+    const cell = ['s', '/', 'click', 'desktop', '', '', hour, 3, 4, 2]
+    const batches = [{ shard: shardId(2), upTo: streamSeq(17), drained: { [PAGE_ACTOR]: [['c', cell]] } }]
+    const record = {
+      id: 'http-1',
+      version: 1,
+      at: Date.now(),
+      positions: [[2, 17]] as const,
+      payload: new Uint8Array([7]),
+    }
+    await store.commit(record)
+    assert.deepEqual(
+      (await store.pending()).map((r) => [r.id, [...r.payload]]),
+      [['http-1', [7]]],
+    )
+    // Applied, then applied again (as after a crash before `applied`): stored once.
+    await sink.write(batches, record.id)
+    await sink.write(batches, record.id)
+    await store.applied(record)
+    assert.deepEqual(await store.pending(), [])
+    assert.deepEqual(await store.positions(), new Map<ShardId, StreamSeq>([[shardId(2), streamSeq(17)]]))
+    const rs = await c.query({
+      query: "SELECT toString(sum(count)) AS n FROM hm_http.heatmap_cells WHERE site_id = 's'",
+      format: 'JSONEachRow',
+    })
+    assert.deepEqual(await rs.json(), [{ n: '2' }])
   })
 
   test('concurrent inserts from several clients all land', async () => {

@@ -152,15 +152,7 @@ after(async () => {
 })
 
 describe('three node processes of one cluster', () => {
-  // TODO(cluster issue): ClickHouseSink writes each table and then the positions as separate inserts
-  // (its own TODO, actors/src/clickhouse/sink.ts); a kill landing between them makes the next owner
-  // replay a flush that is already stored, so this fails about every other run (measured: +121, +171,
-  // +187 clicks over 1200). It runs as `todo` until the sink's write is atomic; then drop the option.
-  const sinkNotAtomic =
-    'the ClickHouse sink is not atomic across its inserts (actors/src/clickhouse/sink.ts TODO)'
-  test('kill -9 of a node mid-stream, then its restart: ClickHouse holds exactly the accepted clicks', {
-    todo: sinkNotAtomic,
-  }, async () => {
+  test('kill -9 of a node mid-stream, then its restart: ClickHouse holds exactly the accepted clicks', async () => {
     const n1 = await start('n1')
     const n2 = await start('n2')
     await start('n3')

@@ -67,7 +67,7 @@ export class ClusterNode {
     if (!fence.inUse) {
       throw new RuntimeError(
         'RT_ERR_BAD_OPTION',
-        "fence: the host's sink must be guarded by it (fence.guard(sink))",
+        "fence: the host's store must be guarded by it (fence.guard(store))",
       )
     }
     if (host.shards().length > 0) {

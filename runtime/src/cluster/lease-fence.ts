@@ -1,47 +1,55 @@
 import { RuntimeError } from '../errors.ts'
-import type { FlushBatch, FlushSink } from '../host/main.ts'
-import type { ShardId, StreamSeq } from '../ids.ts'
+import type { FlushRecord, RuntimeStore } from '../store.ts'
 import type { ShardLease } from './shard-lease.ts'
 
 /**
- * Keeps a node's sink from writing for a shard whose lease it no longer holds. The host's flush writes
- * several shards at once and acknowledges them only after the write: refusing the whole write (rather
- * than dropping the lost shard's batches) keeps those batches unacknowledged, so the shard's next owner
- * replays them; the host retries the other shards' batches at its next interval, after the lost shard
- * has been removed.
+ * Keeps a node from committing flushes of a shard whose lease it no longer holds. The host's flush
+ * commits several shards at once and acknowledges them only after the commit: refusing the whole record
+ * (rather than dropping the lost shard's batches) keeps those batches unacknowledged, so the shard's next
+ * owner replays them; the host retries the other shards' batches at its next interval, after the lost
+ * shard has been removed. Applying records already committed is not fenced: it is idempotent, and any
+ * node may finish it.
  *
- * A shard handing off (`rebalance`, `leave`) may still write: its lease is held until the hand-off ends.
- * What this does not close: a write that starts just before a lease runs out and lasts longer than the
+ * A shard handing off (`rebalance`, `leave`) may still commit: its lease is held until the hand-off ends.
+ * What this does not close: a commit that starts just before a lease runs out and lasts longer than the
  * lease's margin (one heartbeat) lands after another node may have started on the shard. Only a store
  * that compares the lease revision on write would close that.
  *
  * @example
  * const fence = new LeaseFence()
- * const host = new RuntimeHost({ sink: fence.guard(sink), shards: [], ... })
+ * const host = new RuntimeHost({ store: fence.guard(store), shards: [], ... })
  * const node = await ClusterNode.join({ host, fence, ... })
  */
 export class LeaseFence {
   private readonly leases = new Map<number, ShardLease>()
   private guarded = false
 
-  /** The sink to give the host: `sink`, refusing writes for shards not held. */
-  guard(sink: FlushSink): FlushSink {
+  /** The store to give the host: `store`, refusing commits that cover shards not held. */
+  guard(store: RuntimeStore): RuntimeStore {
     this.guarded = true
     return {
-      positions: (): Promise<Map<ShardId, StreamSeq>> => sink.positions(),
-      write: (batches: readonly FlushBatch[]): Promise<void> => {
-        const foreign = [...new Set(batches.map((b) => b.shard))].filter((s) => !this.holds(s))
+      loadSnapshots: (refs) => store.loadSnapshots(refs),
+      snapshotRefs: (shards) => store.snapshotRefs(shards),
+      loadReminders: (shards) => store.loadReminders(shards),
+      save: (changes, as) => store.save(changes, as),
+      deadLetters: (limit) => store.deadLetters(limit),
+      pending: () => store.pending(),
+      applied: (record) => store.applied(record),
+      positions: () => store.positions(),
+      prune: (before) => store.prune(before),
+      commit: (record: FlushRecord): Promise<void> => {
+        const foreign = record.positions.map(([s]) => s).filter((s) => !this.holds(s))
         if (foreign.length > 0) {
           return Promise.reject(
-            new RuntimeError('RT_ERR_CLUSTER_LEASE_LOST', `shards ${foreign.join(', ')}; nothing written`),
+            new RuntimeError('RT_ERR_CLUSTER_LEASE_LOST', `shards ${foreign.join(', ')}; nothing committed`),
           )
         }
-        return sink.write(batches)
+        return store.commit(record)
       },
     }
   }
 
-  /** Whether a sink has been guarded by this fence. */
+  /** Whether a store has been guarded by this fence. */
   get inUse(): boolean {
     return this.guarded
   }

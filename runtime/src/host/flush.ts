@@ -1,10 +1,12 @@
+import { randomUUID } from 'node:crypto'
 import { Packr } from 'msgpackr'
 import type { Envelope } from '../actor.ts'
 import { encodeEnvelopes } from '../envelopes.ts'
 import { type ShardId, shardId, shardOf, streamSeq } from '../ids.ts'
-import { type ActorRef, type ReminderRecord, refId, type SnapshotRecord } from '../store.ts'
+import { type ActorRef, type FlushRecord, type ReminderRecord, refId, type SnapshotRecord } from '../store.ts'
 import type { ShardConsumer } from '../transport.ts'
 import { readBack } from './flush-wire.ts'
+import { decodeFlush, encodeFlush, type FlushContent } from './journal.ts'
 import type { FlushBatch, ResolvedOptions } from './options.ts'
 import type { WorkerPool } from './pool.ts'
 import type { ReminderSchedule } from './reminders.ts'
@@ -28,9 +30,17 @@ export interface ShardRun {
 }
 
 interface Unwritten extends FlushBatch {
+  /** The drained records in the bytes the worker encoded them to: what the journal keeps. */
+  drainedBytes: Uint8Array
   snapshots: SnapshotRecord[]
   reminders: ReminderRecord[]
   outbox: Envelope[]
+}
+
+/** A flush committed to the store's journal and not yet applied. */
+interface Committed {
+  record: FlushRecord
+  content: FlushContent
 }
 
 /** What the flush needs of its host. */
@@ -43,17 +53,30 @@ export interface FlushHost {
   recordDeadLetter(letter: DeadLetter): void
 }
 
+/** Applied journal records older than this go (pending ones stay whatever their age). */
+const JOURNAL_KEEP_MS = 60 * 60_000
+const PRUNE_EVERY_MS = 10 * 60_000
+
 /**
- * The flush cycle: drains the workers' shards, keeps what they hand out until it is written (snapshots,
- * reminders and outgoing messages first, the sink's records and positions last), and only then
- * acknowledges the transport. What cannot be written stays here and is retried at the next cycle; past
+ * The flush cycle: drains the workers' shards, commits what they hand out as one record of the store's
+ * journal — the one atomic write of a flush, after which the transport is acknowledged — and then
+ * applies it: the sink's tables, snapshots and reminders, messages to other actors, and last the
+ * positions. Each of those is idempotent under the record's id, so a crash anywhere after the commit is
+ * mended by applying the record again (this node at its next start, or whichever node takes one of its
+ * shards: `recover`), and a crash before it replays the stream on top of the previous record's
+ * snapshots. What cannot be committed or applied stays here and is retried at the next cycle; past
  * `maxUnwrittenBatches` the shards stop pulling.
  */
 export class Flusher {
   private unwritten: Unwritten[] = []
+  private readonly committed: Committed[] = []
   /** Dead letters not yet in the store. */
   private readonly letters: Array<DeadLetter & { at: number }> = []
   private readonly packr = new Packr({ useRecords: false })
+  /** Record ids are this host's id and a version: unique across nodes whose clocks agree to the µs. */
+  private readonly hostId = randomUUID().slice(0, 13)
+  private version = Date.now() * 1000
+  private prunedAt = Date.now()
   private waiters: Array<() => void> = []
   readonly activeByShard = new Map<ShardId, number>()
   flushes = 0
@@ -61,13 +84,16 @@ export class Flusher {
 
   constructor(private readonly host: FlushHost) {}
 
+  /** Batches handed out by the workers and not yet applied. */
   get unwrittenBatches(): number {
-    return this.unwritten.length
+    let n = this.unwritten.length
+    for (const c of this.committed) n += c.content.batches.length
+    return n
   }
 
   /** Resolves when a shard may pull again (there is room for unwritten batches, or `signal` aborts). */
   async room(signal: AbortSignal): Promise<void> {
-    while (this.unwritten.length >= this.host.options.maxUnwrittenBatches && !signal.aborted) {
+    while (this.unwrittenBatches >= this.host.options.maxUnwrittenBatches && !signal.aborted) {
       await new Promise<void>((resolve) => {
         // Woken or aborted, whichever comes first; the listener goes either way (waits can be many).
         const done = (): void => {
@@ -90,8 +116,8 @@ export class Flusher {
   }
 
   /**
-   * One cycle over `runs` (every shard by default). Resolves whether everything unwritten, of every
-   * shard, is now written.
+   * One cycle over `runs` (every shard by default). Resolves whether everything handed out, of every
+   * shard, is now committed and applied.
    */
   async cycle(runs: readonly ShardRun[] = [...this.host.runs.values()]): Promise<boolean> {
     const { pool, options } = this.host
@@ -112,43 +138,40 @@ export class Flusher {
       if (r === undefined || run === undefined || r.upTo < 0) continue
       this.collect(run, r)
     }
-    if (this.unwritten.length === 0 && this.letters.length === 0) return true
-    const batches = this.unwritten
-    const letters = this.letters.splice(0)
-    try {
-      await this.write(batches, letters)
-    } catch (e) {
-      this.letters.unshift(...letters)
-      this.failures++
-      options.onError(e, 'flush write (kept, retried next interval)')
-      return false
+    const committed = await this.commit()
+    const applied = await this.applyCommitted()
+    if (Date.now() - this.prunedAt > PRUNE_EVERY_MS) {
+      this.prunedAt = Date.now()
+      options.store
+        .prune(Date.now() - JOURNAL_KEEP_MS)
+        .catch((e: unknown) => options.onError(e, 'prune the flush journal'))
     }
-    this.unwritten = this.unwritten.slice(batches.length)
-    this.flushes++
-    this.wake()
-    const acked = new Map<ShardId, number>()
-    for (const b of batches) acked.set(b.shard, Math.max(acked.get(b.shard) ?? 0, b.upTo))
-    await Promise.all(
-      [...acked].map(([shard, upTo]) =>
-        this.host.runs
-          .get(shard)
-          ?.consumer.ack(streamSeq(upTo))
-          .catch((e: unknown) => options.onError(e, `ack shard ${shard}`)),
-      ),
-    )
-    return this.unwritten.length === 0
+    return committed && applied && this.unwritten.length === 0
   }
 
-  /** Drops what a shard handed out and was not written: its next owner replays it from the stream. */
+  /** Drops what a shard handed out and was not committed: its next owner replays it from the stream. */
   forget(shard: ShardId): void {
     this.unwritten = this.unwritten.filter((u) => u.shard !== shard)
     this.activeByShard.delete(shard)
     this.wake()
   }
 
-  /** Snapshots not yet written are served from the unwritten batches, so a replay never reads stale state. */
+  /**
+   * Applies the records other hosts (or this one before a crash) committed and did not finish applying.
+   * Runs before a shard's snapshots and position are read: they must include every committed flush.
+   */
+  async recover(): Promise<void> {
+    const own = new Set(this.committed.map((c) => c.record.id))
+    for (const record of await this.host.options.store.pending()) {
+      if (!own.has(record.id)) await this.apply(record, decodeFlush(record.payload))
+    }
+  }
+
+  /** Snapshots not yet applied are served from memory, so a replay never reads stale state. */
   async loadSnapshots(refs: ActorRef[]): Promise<Map<string, Uint8Array>> {
     const pending = new Map<string, Uint8Array | null>()
+    for (const c of this.committed)
+      for (const s of c.content.snapshots) pending.set(refId(s.type, s.key), s.data)
     for (const u of this.unwritten) for (const s of u.snapshots) pending.set(refId(s.type, s.key), s.data)
     const index = this.host.snapshotIndex
     const fromStore = refs.filter((r) => !pending.has(refId(r.type, r.key)) && index.mayHave(r))
@@ -163,7 +186,8 @@ export class Flusher {
   private collect(run: ShardRun, r: FlushResult): void {
     this.activeByShard.set(run.shard, r.activeActors)
     for (const l of r.deadLetters) this.host.recordDeadLetter(l)
-    const drained = this.packr.unpack(r.bytes.subarray(0, r.drainedEnd)) as Record<string, unknown[]>
+    const drainedBytes = r.bytes.subarray(0, r.drainedEnd)
+    const drained = this.packr.unpack(drainedBytes) as Record<string, unknown[]>
     const empty =
       Object.keys(drained).length === 0 &&
       r.snapshots.length + r.reminders.length + r.outbox.length + r.deadLetters.length === 0 &&
@@ -177,52 +201,131 @@ export class Flusher {
       shard: run.shard,
       upTo: streamSeq(r.upTo),
       drained,
+      drainedBytes,
       ...readBack(r),
       outbox: r.outbox,
     })
   }
 
   /**
-   * Order matters: messages to other actors are stored in the transport and runtime state in the store
-   * before the sink records the positions; a crash in between replays, and replays are idempotent.
+   * Commits everything handed out as one journal record, then acknowledges the transport: from here the
+   * flush survives any crash. A cycle with no batch (only dead letters or fired reminders) has nothing to
+   * replay and no position to record: it is applied directly. Resolves whether it was stored.
    */
-  private async write(batches: Unwritten[], letters: Array<DeadLetter & { at: number }>): Promise<void> {
+  private async commit(): Promise<boolean> {
     const { options, reminders } = this.host
+    const batches = this.unwritten
+    const letters = this.letters.splice(0)
+    const fired = reminders.takeFired()
+    if (batches.length === 0 && letters.length === 0 && fired.length === 0) return true
+    const content: Omit<FlushContent, 'batches'> = {
+      snapshots: latest(
+        batches.flatMap((b) => b.snapshots),
+        (s) => refId(s.type, s.key),
+      ),
+      // Fired cancellations first: an actor that set the same reminder again since must win.
+      reminders: latest(
+        [...fired, ...batches.flatMap((b) => b.reminders)],
+        (r) => `${refId(r.type, r.key)}\u0000${r.name}`,
+      ),
+      deadLetters: letters.map((l) => ({
+        shard: l.shard,
+        seq: l.seq,
+        type: l.type,
+        key: l.key,
+        reason: l.reason,
+        at: l.at,
+      })),
+      outbox: batches.flatMap((b) => b.outbox),
+    }
+    const upTo = new Map<number, number>()
+    for (const b of batches) upTo.set(b.shard, Math.max(upTo.get(b.shard) ?? 0, b.upTo))
+    this.version = Math.max(this.version + 1, Date.now() * 1000)
+    const record: FlushRecord = {
+      id: `${this.hostId}-${this.version}`,
+      version: this.version,
+      at: Date.now(),
+      positions: [...upTo],
+      payload: batches.length === 0 ? new Uint8Array() : encodeFlush(batches, content),
+    }
+    const full: FlushContent = {
+      ...content,
+      batches: batches.map(({ shard, upTo, drained }) => ({ shard, upTo, drained })),
+    }
+    try {
+      if (batches.length === 0) await this.apply(record, full)
+      else await options.store.commit(record)
+    } catch (e) {
+      this.letters.unshift(...letters)
+      // Not stored: the cancellations go with the next commit, or the reminders would fire again.
+      reminders.keepFired(fired)
+      this.failures++
+      options.onError(e, 'flush commit (kept, retried next interval)')
+      return false
+    }
+    // Not `slice`: a shard given up meanwhile (`forget`) may have changed the list.
+    const done = new Set(batches)
+    this.unwritten = this.unwritten.filter((u) => !done.has(u))
+    if (batches.length > 0) this.committed.push({ record, content: full })
+    for (const r of content.reminders) reminders.set(r)
+    for (const s of content.snapshots) if (s.data !== null) this.host.snapshotIndex.add(s)
+    this.flushes++
     await Promise.all(
-      batches.flatMap((b) =>
-        b.outbox.map((env, i) =>
-          options.transport.publish(
-            shardOf(env[0], env[1], options.shardCount),
-            encodeEnvelopes([env]),
-            `out:${b.shard}:${b.upTo}:${i}`,
-          ),
+      [...upTo].map(([shard, seq]) =>
+        this.host.runs
+          .get(shardId(shard))
+          ?.consumer.ack(streamSeq(seq))
+          .catch((e: unknown) => options.onError(e, `ack shard ${shard}`)),
+      ),
+    )
+    return true
+  }
+
+  /** Applies the committed records in order; stops at the first that fails (retried next cycle). */
+  private async applyCommitted(): Promise<boolean> {
+    while (this.committed.length > 0) {
+      const { record, content } = this.committed[0]!
+      try {
+        await this.apply(record, content)
+      } catch (e) {
+        this.failures++
+        this.host.options.onError(e, 'flush apply (committed; retried next interval)')
+        return false
+      }
+      this.committed.shift()
+      this.wake()
+    }
+    return true
+  }
+
+  /** Writes what a record changes. Every step is idempotent under the record's id; positions go last. */
+  private async apply(record: FlushRecord, content: FlushContent): Promise<void> {
+    const { options } = this.host
+    if (content.batches.length > 0) await options.sink.write(content.batches, record.id)
+    await options.store.save(
+      { snapshots: content.snapshots, reminders: content.reminders, deadLetters: content.deadLetters },
+      { token: record.id, version: record.version },
+    )
+    await Promise.all(
+      content.outbox.map((env, i) =>
+        options.transport.publish(
+          shardOf(env[0], env[1], options.shardCount),
+          encodeEnvelopes([env]),
+          `out:${record.id}:${i}`,
         ),
       ),
     )
-    const set = batches.flatMap((b) => b.reminders)
-    const snapshots = batches.flatMap((b) => b.snapshots)
-    const fired = reminders.takeFired()
-    try {
-      await options.store.save({
-        snapshots,
-        // Fired cancellations first: an actor that set the same reminder again since must win.
-        reminders: [...fired, ...set],
-        deadLetters: letters.map((l) => ({
-          shard: l.shard,
-          seq: l.seq,
-          type: l.type,
-          key: l.key,
-          reason: l.reason,
-          at: l.at,
-        })),
-      })
-    } catch (e) {
-      // Not stored: the cancellations go with the next write, or the reminders would fire again.
-      reminders.keepFired(fired)
-      throw e
-    }
-    for (const r of set) reminders.set(r)
-    for (const s of snapshots) if (s.data !== null) this.host.snapshotIndex.add(s)
-    await options.sink.write(batches.map(({ shard, upTo, drained }) => ({ shard, upTo, drained })))
+    await options.store.applied(record)
   }
+}
+
+/** The last record of each id, in the order of their last appearance. */
+function latest<T>(records: readonly T[], id: (r: T) => string): T[] {
+  const byId = new Map<string, T>()
+  for (const r of records) {
+    const k = id(r)
+    byId.delete(k)
+    byId.set(k, r)
+  }
+  return [...byId.values()]
 }

@@ -98,7 +98,8 @@ export class RuntimeHost implements FlushHost {
     this.started = true
     // Every worker connected (control plane, snapshot loads) before the first message.
     await this.pool.ready()
-    const positions = await this.options.sink.positions()
+    await this.flusher.recover()
+    const positions = await this.options.store.positions()
     await this.load(this.options.shards)
     for (const shard of this.options.shards) await this.open(shard, positions.get(shard) ?? 0)
     this.scheduleFlush()
@@ -106,13 +107,15 @@ export class RuntimeHost implements FlushHost {
 
   /**
    * Takes a shard: its reminders are scheduled, its actors start from their snapshots and the stream is
-   * pulled from the sink's durable position (what was applied elsewhere and written is skipped).
+   * pulled from the store's applied position (what was applied elsewhere and written is skipped).
    */
   async addShard(shard: ShardId): Promise<void> {
     if (this.stopped) throw new RuntimeError('RT_ERR_HOST_STOPPED')
     if (!this.started) throw new RuntimeError('RT_ERR_BAD_OPTION', 'addShard before start')
     if (this.runs.has(shard)) return
-    const durable = (await this.options.sink.positions()).get(shard) ?? 0
+    // What the previous owner committed and did not apply is applied before its snapshots are read.
+    await this.flusher.recover()
+    const durable = (await this.options.store.positions()).get(shard) ?? 0
     await this.load([shard])
     // Whatever the worker may still hold of the shard from an earlier ownership is stale.
     await this.pool.run({ kind: 'drop', shard, base: durable })

@@ -13,12 +13,12 @@ export interface FlushBatch {
 }
 
 /**
- * Where drained records become durable. `write` must store the batches and their positions together;
- * `positions` reads them back so a replay skips what is already stored.
+ * Where drained records become durable. A flush is committed to the runtime store first (its journal)
+ * and then applied, and applying is repeated after a crash or by the shard's next owner: `write` must
+ * store the batches of one `token` once, however often it is called with it.
  */
 export interface FlushSink {
-  positions(): Promise<Map<ShardId, StreamSeq>>
-  write(batches: readonly FlushBatch[]): Promise<void>
+  write(batches: readonly FlushBatch[], token: string): Promise<void>
 }
 
 export interface RuntimeHostOptions {

@@ -6,16 +6,18 @@ import { connect, type NatsConnection } from '@nats-io/transport-node'
 import {
   ClusterNode,
   encodeEnvelopes,
+  type FlushRecord,
   JetStreamTransport,
   LeaseFence,
+  MemoryRuntimeStore,
   placeShards,
   RuntimeError,
   RuntimeHost,
+  type RuntimeStore,
   type ShardId,
   type ShardLease,
   shardId,
   shardOf,
-  streamSeq,
 } from '../../src/index.ts'
 import { RecordingSink, waitFor } from '../helpers.ts'
 import { OwnershipRecorder } from './ownership-recorder.ts'
@@ -53,13 +55,22 @@ interface Node {
 const deadLetters: string[] = []
 const errors: string[] = []
 
-async function startNode(id: string, sink: RecordingSink, recorder: OwnershipRecorder): Promise<Node> {
+/** What the nodes of a cluster share: the sink's tables and the runtime store (ClickHouse, in production). */
+interface Stores {
+  sink: RecordingSink
+  store: RuntimeStore
+}
+
+const sharedStores = (): Stores => ({ sink: new RecordingSink(), store: new MemoryRuntimeStore() })
+
+async function startNode(id: string, { sink, store }: Stores, recorder: OwnershipRecorder): Promise<Node> {
   const nc = await connect({ servers, maxReconnectAttempts: -1 })
   const transport = await JetStreamTransport.open({ connection: nc, stream, subjectPrefix })
   const fence = new LeaseFence()
   const host = new RuntimeHost({
     transport,
-    sink: fence.guard(sink),
+    sink,
+    store: fence.guard(store),
     workerFile,
     shardCount: S,
     threads: 1,
@@ -101,28 +112,40 @@ async function publish(t: JetStreamTransport, keys: string[], from: number, roun
 }
 
 describe('cluster node', () => {
-  test('the fence refuses writes for shards not held, and for lost leases, and lets hand-offs write', async () => {
-    const sink = new RecordingSink()
+  test('the fence refuses commits for shards not held, and for lost leases, and lets hand-offs commit', async () => {
+    const store = new MemoryRuntimeStore()
     const fence = new LeaseFence()
-    const guarded = fence.guard(sink)
+    const guarded = fence.guard(store)
     const controller = new AbortController()
     const lease: ShardLease = { shard: shardId(3), revision: 1, signal: controller.signal }
-    const batch = { shard: shardId(3), upTo: streamSeq(5), drained: { counter: [{ key: 'k', add: 2 }] } }
-    await assert.rejects(guarded.write([batch]), (e: unknown) => {
+    const record = (id: string): FlushRecord => ({
+      id,
+      version: 1,
+      at: Date.now(),
+      positions: [[3, 5]],
+      payload: new Uint8Array([1]),
+    })
+    const ids = async (): Promise<string[]> => (await store.pending()).map((r) => r.id)
+    await assert.rejects(guarded.commit(record('r1')), (e: unknown) => {
       return e instanceof RuntimeError && e.code === 'RT_ERR_CLUSTER_LEASE_LOST' && /shards 3/.test(e.message)
     })
+    assert.deepEqual(await ids(), [])
     fence.hold(lease)
     controller.abort('rebalance')
-    await guarded.write([batch])
-    assert.equal(sink.totals.get('k'), 2)
+    await guarded.commit(record('r2'))
+    assert.deepEqual(await ids(), ['r2'])
     const lost = new AbortController()
     fence.hold({ shard: shardId(3), revision: 2, signal: lost.signal })
     lost.abort('lost')
-    await assert.rejects(guarded.write([batch]), /no longer holds/)
-    assert.equal(sink.totals.get('k'), 2)
+    await assert.rejects(guarded.commit(record('r3')), /no longer holds/)
+    assert.deepEqual(await ids(), ['r2'])
+    // Applying what was committed is not fenced: any node may finish it.
+    await guarded.applied(record('r2'))
+    assert.deepEqual(await ids(), [])
+    assert.equal((await guarded.positions()).get(shardId(3)), 5)
   })
 
-  test('a node refuses a host whose sink is not fenced', async () => {
+  test('a node refuses a host whose store is not fenced', async () => {
     const transport = await JetStreamTransport.open({ connection: admin, stream, subjectPrefix })
     const host = new RuntimeHost({
       transport,
@@ -149,7 +172,8 @@ describe('cluster node', () => {
   test('joins, a graceful leave and a lost node: every message counted exactly once, never two owners', async () => {
     const recorder = await OwnershipRecorder.create(admin, `HM_OWNERSHIP_CN${run}`, `hmtest.cnown.${run}`)
     cleanups.push(() => recorder.destroy())
-    const sink = new RecordingSink()
+    const stores = sharedStores()
+    const { sink } = stores
     const producer = await JetStreamTransport.open({ servers, stream, subjectPrefix })
     cleanups.push(() => producer.close())
     const keys = Array.from({ length: 48 }, (_, i) => `k${i}`)
@@ -158,12 +182,12 @@ describe('cluster node', () => {
     const counted = (perKey: number): Promise<void> =>
       waitFor(() => keys.every((k) => sink.totals.get(k) === perKey), 60_000)
 
-    const a = await startNode('a', sink, recorder)
+    const a = await startNode('a', stores, recorder)
     await settled(['a'])
     // Nodes join while messages flow.
     const first = publish(producer, keys, 0, 20)
-    const b = await startNode('b', sink, recorder)
-    const c = await startNode('c', sink, recorder)
+    const b = await startNode('b', stores, recorder)
+    const c = await startNode('c', stores, recorder)
     await first
     await settled(['a', 'b', 'c'])
     await publish(producer, keys, 20, 10)
