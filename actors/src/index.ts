@@ -17,6 +17,7 @@ export {
   checkRetentionDays,
   DEFAULT_RETENTION_DAYS,
   MAX_RETENTION_DAYS,
+  RETAINED_TABLES,
   type RetentionPolicy,
   setSiteRetention,
 } from './clickhouse/retention.ts'
@@ -97,6 +98,7 @@ export {
   SESSION_SUMMARY_EVERY_MS,
   type SessionAskTimeline,
   type SessionEvent,
+  type SessionForget,
   type SessionMessage,
   type SessionState,
   type SessionTick,

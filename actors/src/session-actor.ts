@@ -23,7 +23,18 @@ export interface SessionTick {
   tick: 'idle' | 'summary'
 }
 
-type Msg = SessionMessage | SessionTick
+/**
+ * A data-subject deletion of visitor `forget`: the session empties its state, discards what it has not
+ * drained yet, cancels its timers and its end reminder and passivates, so it writes nothing more of the
+ * visitor (no held-back summary, no final one at the end). It travels through the transport like the
+ * session's batches, so it applies after every batch accepted before it. A session of another visitor
+ * ignores it; a batch arriving later starts the session afresh, as new data.
+ */
+export interface SessionForget {
+  forget: string
+}
+
+type Msg = SessionMessage | SessionTick | SessionForget
 
 export interface PageView {
   page: string
@@ -358,12 +369,21 @@ export interface SessionAskTimeline {
  * every event to the raw `events` table, the
  * scroll-depth increments of its page views, and its summary: provisionally at most every 10 seconds while
  * live, finally when 30 minutes pass without an event (a timer, backed by a persisted reminder), after
- * which it passivates (the runtime drains it first). Events arriving after the end reopen it.
+ * which it passivates (the runtime drains it first). Events arriving after the end reopen it. A
+ * `SessionForget` (data-subject deletion) empties it and leaves nothing to write.
  */
 export const sessionActor = defineActor<SessionState, Msg, SessionRecord>({
   type: SESSION_ACTOR,
   initial: (key) => fresh(key),
   receive: (s, m, ctx) => {
+    if ('forget' in m) {
+      if (s.visitorId !== '' && s.visitorId !== m.forget) return s
+      ctx.cancelTimer('idle')
+      ctx.cancelTimer('summary')
+      if (s.reminderAt !== 0) ctx.cancelReminder('end')
+      ctx.passivate()
+      return fresh(ctx.key)
+    }
     if ('tick' in m) {
       if (m.tick === 'summary') return s
       if (s.ended) {

@@ -13,6 +13,7 @@ import {
   SESSION_IDLE_MS,
   SESSION_SUMMARY_EVERY_MS,
   type SessionEvent,
+  type SessionForget,
   type SessionMessage,
   type SessionRecord,
   type SessionRow,
@@ -25,7 +26,7 @@ import {
 import { TestContext } from './helpers/context.ts'
 import { click, dead, desktop, move, pageview, rage, scroll } from './helpers/events.ts'
 
-type Msg = SessionMessage | SessionTick
+type Msg = SessionMessage | SessionTick | SessionForget
 const MIN = 60_000
 const T = Date.UTC(2026, 10, 20, 9, 15)
 
@@ -271,6 +272,47 @@ describe('session actor', () => {
         .map((r) => r[1] as SessionRow),
     ].map((r) => r[26])
     assert.deepEqual(versions, [2, 4, 5], 'versions grow: the final summary wins in ClickHouse')
+  })
+
+  test('forgetting its visitor empties it: nothing undrained, no held summary, no timer or reminder left', () => {
+    const s = new Session()
+    s.send(msg([pageview('/', T)]))
+    s.drain()
+    // A second batch: its events are not drained yet and its summary would be held back.
+    s.ctx.clock += 1000
+    s.send(msg([click('/', 1, 1, T + 1000), click('/', 2, 2, T + 1500)]))
+    assert.equal(s.drain().filter((r) => r[0] === 's').length, 0)
+    s.send(msg([click('/', 3, 3, T + 2000)]))
+    assert.ok(s.state.outbox.length > 0, 'events not drained yet')
+    assert.ok(s.ctx.timers.has('summary') && s.ctx.timers.has('idle') && s.ctx.reminders.has('end'))
+
+    s.send({ forget: 'v1' })
+    assert.equal(s.ctx.passivations, 1)
+    assert.deepEqual([...s.ctx.timers.keys(), ...s.ctx.reminders.keys()], [])
+    assert.deepEqual(s.drain(), [], 'nothing of the visitor is written after the forget')
+    const empty = sessionActor.initial(s.ctx.key, s.ctx)
+    assert.deepEqual(s.state, empty)
+    assert.deepEqual(sessionActor.snapshot!(s.state), sessionActor.snapshot!(empty))
+    // The idle timer would have fired: had it survived, nothing more would come out either.
+    s.wait(SESSION_IDLE_MS)
+    assert.deepEqual(s.drain(), [])
+  })
+
+  test('a forget naming another visitor leaves the session alone; a later batch starts afresh', () => {
+    const s = new Session()
+    s.send(msg([pageview('/', T), click('/', 1, 1, T + 10)]))
+    const before = structuredClone(s.state)
+    s.send({ forget: 'someone-else' })
+    assert.deepEqual(s.state, before)
+    assert.equal(s.ctx.passivations, 0)
+    s.send({ forget: 'v1' })
+    s.ctx.clock += MIN
+    s.send(msg([click('/', 5, 5, T + MIN)]))
+    const [summary] = s.drain().filter((r) => r[0] === 's')
+    assert.deepEqual(
+      [summaryObj(summary![1] as SessionRow).events, summaryObj(summary![1] as SessionRow).pageviews],
+      [1, 0],
+    )
   })
 
   test('events after the end reopen the session; the new summary replaces the ended one', () => {

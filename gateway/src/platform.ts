@@ -13,10 +13,17 @@ import type { FastifyInstance } from 'fastify'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { createAccountsContext } from './accounts/context.ts'
 import { type DemoCredentials, ensureDemo } from './accounts/demo.ts'
+import { ActorSync } from './accounts/live-state.ts'
 import { LogMailer } from './accounts/mailer.ts'
 import { enforceRetention } from './accounts/privacy.ts'
 import { SiteRetentions } from './accounts/retention.ts'
-import { clickhouseVisitorStore, postgresVisitorStore } from './accounts/visitor-stores.ts'
+import { clickhouseSiteData } from './accounts/site-data.ts'
+import {
+  cacheVisitorStore,
+  clickhouseVisitorStore,
+  liveVisitorStore,
+  postgresVisitorStore,
+} from './accounts/visitor-stores.ts'
 import { buildApp } from './app.ts'
 import { loadAuthKeys, reencryptFields } from './auth/keys.ts'
 import { ClusterMode, checkClusterConfig, fencedInCluster } from './cluster.ts'
@@ -111,6 +118,12 @@ export async function startPlatform(config: Config): Promise<Platform> {
       onError: (err, where) => app?.log.error({ err }, `runtime: ${where}`),
       onDeadLetter: (letter) => app?.log.warn({ letter }, 'runtime: dead letter'),
     })
+    // Erasures reach the actors through the transport and wait for the positions applied flushes cover.
+    const actorSync = new ActorSync({
+      shardCount: config.HM_SHARDS,
+      publish: (shard, data, msgId) => transport.publish(shard, data, msgId),
+      positions: () => runtime.options.store.positions(),
+    })
     const accounts = createAccountsContext({
       pool: postgres.pool,
       cache,
@@ -125,10 +138,14 @@ export async function startPlatform(config: Config): Promise<Platform> {
         signup: config.HM_SIGNUP,
         publicUrl: config.HM_PUBLIC_URL ?? `http://localhost:${config.HM_PORT}`,
       },
+      // In this order: consent records, then their cached decision; the live actors before the rows they wrote.
       visitorStores: [
         postgresVisitorStore(postgres.pool, keys.cipher),
+        cacheVisitorStore(cache),
+        liveVisitorStore(actorSync, clickhouse, db),
         clickhouseVisitorStore(clickhouse, db),
       ],
+      siteData: clickhouseSiteData(actorSync, clickhouse, db),
       setRetention: async (siteId, days) => {
         retentions.set(siteId, days)
         await setSiteRetention(clickhouse, db, siteId, days)

@@ -36,12 +36,14 @@ export interface DeliveryStats {
 export function delivery(o: DeliveryOptions) {
   let queue: Array<{ ev: WireEvent; sid: string }> = []
   let outbox: Outgoing[] = []
+  /** Nothing leaves while held (consent granted on the page, not yet recorded by the gateway). */
+  let held = false
   const stats = { sent: 0, dropped: 0, failed: 0 }
-  const held = () => queue.length + outbox.reduce((n, b) => n + b.events.length, 0)
+  const holding = () => queue.length + outbox.reduce((n, b) => n + b.events.length, 0)
 
   function push(ev: WireEvent, sid: string): number {
     queue.push({ ev, sid })
-    let excess = held() - QUEUE_MAX
+    let excess = holding() - QUEUE_MAX
     // The oldest goes first: a whole retrying batch (its id must keep its content), else single events.
     while (excess > 0) {
       const idle = outbox.findIndex((b) => !b.busy)
@@ -122,6 +124,7 @@ export function delivery(o: DeliveryOptions) {
     push,
     /** `leaving`: the page is being hidden or unloaded, so use sendBeacon, which survives the unload. */
     flush(leaving: boolean): void {
+      if (held) return
       cut()
       const beacon = leaving && navigator.sendBeacon
       for (const b of outbox) {
@@ -132,11 +135,15 @@ export function delivery(o: DeliveryOptions) {
         else send(b)
       }
     },
+    /** Holds everything queued (true) or lets it go with the next flush (false). */
+    hold(value: boolean): void {
+      held = value
+    },
     /** Consent revoked: everything held is forgotten. */
     clear(): void {
       queue = []
       outbox = []
     },
-    stats: (): DeliveryStats => ({ queued: held(), ...stats }),
+    stats: (): DeliveryStats => ({ queued: holding(), ...stats }),
   }
 }

@@ -21,8 +21,13 @@ export interface TrackerOptions {
   siteKey: string
   /** Absolute URL of the ingest endpoint, e.g. `https://gateway.example/v1/events/collect`. */
   endpoint: string
-  /** Capture nothing before `consent(true)`. */
+  /**
+   * Capture nothing before `consent(true)`, and send nothing before the gateway has recorded it (a site
+   * that requires consent drops the events of visitors without a recorded grant).
+   */
   consentRequired?: boolean
+  /** Where consent decisions are posted; `/v1/consent` on the endpoint's origin by default. */
+  consentEndpoint?: string
   /** Capture nothing at all (the site's owner looking at the heatmap overlay is not a visitor). */
   disabled?: boolean
 }
@@ -47,6 +52,9 @@ const MOVES_PER_VIEW = 300
 const SCROLL_CHECK_MS = 250
 const VID_KEY = 'hm_vid'
 const SID_KEY = 'hm_sid'
+/** The visitor id whose grant the gateway has recorded: a later page of the visit does not post it again. */
+const CONSENT_KEY = 'hm_consent'
+const CONSENT_TRIES = 5
 const ID = /^[A-Za-z0-9_-]{1,64}$/
 /**
  * Clicks whose effect may come later than a second, or is not a DOM change: links that navigate, form
@@ -96,18 +104,72 @@ export function createTracker(options: TrackerOptions): HmApi {
   let rest: { x: number; y: number; t: number; skip: boolean } | null = null
 
   const out = delivery({ endpoint, siteKey, visitorId })
+  let consentUrl = ''
+  try {
+    consentUrl = new URL(options.consentEndpoint || '/v1/consent', endpoint).href
+  } catch {}
+  /** Increments with each decision: an answer for an earlier one is ignored. */
+  let decision = 0
+
+  /** Posts the visitor's decision; resolves whether the gateway recorded it. */
+  function postConsent(vid: string, value: boolean): Promise<boolean> {
+    if (!consentUrl) return Promise.resolve(false)
+    return fetch(consentUrl, {
+      method: 'POST',
+      body: JSON.stringify({ siteKey, visitorId: vid, granted: value }),
+      headers: { 'content-type': 'application/json' },
+      keepalive: true,
+      credentials: 'omit',
+    }).then(
+      (res) => res.ok,
+      () => false,
+    )
+  }
+
+  /** Records a grant, retrying with backoff; events wait until it is recorded. */
+  function grant(mine: number, tries = 0): void {
+    const vid = visitorId()
+    if (local.get(CONSENT_KEY) === vid) {
+      release()
+      return
+    }
+    out.hold(true)
+    void postConsent(vid, true).then((ok) => {
+      if (mine !== decision) return
+      if (ok) {
+        local.set(CONSENT_KEY, vid)
+        release()
+      } else if (tries + 1 < CONSENT_TRIES) setTimeout(() => grant(mine, tries + 1), 1000 * 2 ** tries)
+    })
+  }
+
+  function release(): void {
+    out.hold(false)
+    flush(false)
+  }
+
   const api: HmApi = {
     flush: () => flush(false),
     consent(value) {
       if (optedOut || value === granted) return
       granted = value
-      if (value) beginView(document.referrer)
-      else {
-        // Revoked: what was captured under consent is discarded and the ids forgotten.
+      const mine = ++decision
+      if (value) {
+        // The page view starts now; with consent required it leaves once the gateway has the grant.
+        beginView(document.referrer)
+        if (options.consentRequired) grant(mine)
+        else void postConsent(visitorId(), true)
+      } else {
+        // Revoked: recorded for the visitor id it was given under, then what was captured is discarded and
+        // the ids forgotten.
+        const vid = local.get(VID_KEY)
+        if (vid && ID.test(vid)) void postConsent(vid, false)
+        out.hold(false)
         out.clear()
         viewUrl = ''
         rest = null
         local.remove(VID_KEY)
+        local.remove(CONSENT_KEY)
         session.remove(SID_KEY)
       }
     },

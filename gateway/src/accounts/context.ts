@@ -5,6 +5,7 @@ import { Sessions } from '../auth/sessions.ts'
 import { LoginThrottle } from '../auth/throttle.ts'
 import type { Cache } from '../stores/cache.ts'
 import type { Mailer } from './mailer.ts'
+import type { SiteDataEraser } from './site-data.ts'
 import type { VisitorStore } from './visitor-stores.ts'
 
 export interface AccountsSettings {
@@ -42,6 +43,8 @@ export interface AccountsContext {
   visitorStores: VisitorStore[]
   /** Applies a site's retention to the analytics store (ClickHouse TTL); absent = nothing to apply it to. */
   setRetention?: ((siteId: string, days: number) => Promise<void>) | undefined
+  /** Erases a deleted website's analytics and actors; absent = no analytics store to erase from. */
+  siteData?: SiteDataEraser | undefined
 }
 
 export function createAccountsContext(o: {
@@ -52,6 +55,7 @@ export function createAccountsContext(o: {
   settings?: Partial<AccountsSettings>
   visitorStores?: VisitorStore[]
   setRetention?: (siteId: string, days: number) => Promise<void>
+  siteData?: SiteDataEraser
   now?: () => number
 }): AccountsContext {
   const settings = { ...defaultAccountsSettings, ...o.settings }
@@ -70,5 +74,6 @@ export function createAccountsContext(o: {
     settings,
     visitorStores: o.visitorStores ?? [],
     setRetention: o.setRetention,
+    siteData: o.siteData,
   }
 }

@@ -1,36 +1,5 @@
 import type pg from 'pg'
-import type { FieldCipher } from '../auth/field-cipher.ts'
-import { anonymiseIp } from '../ingest/ip.ts'
 import type { VisitorStore } from './visitor-stores.ts'
-
-/** Records a visitor's consent decision; the address is anonymised (or dropped) and both PII fields encrypted. */
-export async function recordConsent(
-  pool: pg.Pool,
-  cipher: FieldCipher,
-  c: {
-    siteId: string
-    visitorId: string
-    granted: boolean
-    source: 'sdk' | 'api'
-    ip: string | undefined
-    userAgent: string | undefined
-    ipHandling: 'anonymize' | 'discard'
-  },
-): Promise<void> {
-  const ip = c.ipHandling === 'discard' || c.ip === undefined ? null : anonymiseIp(c.ip)
-  await pool.query(
-    `INSERT INTO consent_records (site_id, visitor_id, granted, source, ip_enc, user_agent_enc)
-     VALUES ($1, $2, $3, $4, $5, $6)`,
-    [
-      c.siteId,
-      c.visitorId,
-      c.granted,
-      c.source,
-      cipher.encryptOpt('consent_records.ip', ip),
-      cipher.encryptOpt('consent_records.user_agent', c.userAgent?.slice(0, 512)),
-    ],
-  )
-}
 
 export interface DeletionStatus {
   id: string

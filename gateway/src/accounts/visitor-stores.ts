@@ -2,14 +2,18 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { SESSION_ACTOR, sessionActorKey } from '@hm/actors'
 import type pg from 'pg'
 import type { FieldCipher } from '../auth/field-cipher.ts'
+import type { Cache } from '../stores/cache.ts'
+import { consentKey } from './consent.ts'
+import type { ActorSync } from './live-state.ts'
 
 /**
- * A store holding data about visitors. Data-subject access asks each for what it has on a visitor id;
- * deletion asks each to erase it and records what each removed.
+ * A store holding data about visitors. Data-subject access asks each that keeps records for what it has
+ * on a visitor id; deletion asks each, in order, to erase it and records what each removed.
  */
 export interface VisitorStore {
   name: string
-  export(siteId: string, visitorId: string): Promise<Record<string, unknown[]>>
+  /** Absent where the store keeps only working copies of what the others hold (caches, live state). */
+  export?(siteId: string, visitorId: string): Promise<Record<string, unknown[]>>
   erase(siteId: string, visitorId: string): Promise<Record<string, number>>
 }
 
@@ -43,8 +47,68 @@ export function postgresVisitorStore(pool: pg.Pool, cipher: FieldCipher): Visito
   }
 }
 
-/** What of `@clickhouse/client` the ClickHouse store uses (the platform passes its one client). */
+/** The visitor's cached consent decision (Redis in a cluster), which ingestion reads before PostgreSQL. */
+export function cacheVisitorStore(cache: Cache): VisitorStore {
+  return {
+    name: 'cache',
+    async erase(siteId, visitorId) {
+      const key = consentKey(siteId, visitorId)
+      const held = (await cache.get(key)) !== undefined
+      await cache.del(key)
+      return { consentDecision: held ? 1 : 0 }
+    },
+  }
+}
+
+/** What of `@clickhouse/client` the ClickHouse stores use (the platform passes its one client). */
 export type ClickHouseLike = Pick<ClickHouseClient, 'query' | 'command'>
+
+async function rowsOf<T>(
+  client: ClickHouseLike,
+  query: string,
+  params: Record<string, unknown>,
+): Promise<T[]> {
+  return (await client.query({ query, format: 'JSONEachRow', query_params: params })).json<T>() as Promise<
+    T[]
+  >
+}
+
+/** The sessions of a visitor that ClickHouse knows (a summary or a raw event). */
+async function sessionsOf(client: ClickHouseLike, db: string, siteId: string, visitorId: string) {
+  return (
+    await rowsOf<{ session_id: string }>(
+      client,
+      `SELECT DISTINCT session_id FROM ${db}.sessions WHERE site_id = {site:String} AND visitor_id = {visitor:String}
+       UNION DISTINCT
+       SELECT DISTINCT session_id FROM ${db}.events WHERE site_id = {site:String} AND visitor_id = {visitor:String}`,
+      { site: siteId, visitor: visitorId },
+    )
+  ).map((r) => r.session_id)
+}
+
+/**
+ * The live state of the visitor's session actors. A session can be in memory only (events applied, not
+ * flushed) or not even applied yet (accepted, queued in the transport), so ClickHouse alone cannot name
+ * every session. First a barrier: every shard applies and stores what was accepted before the request,
+ * after which each session of the visitor has a summary and raw events in ClickHouse. Then each of those
+ * sessions is told to forget the visitor (`SessionForget`, through the transport), and the step waits until
+ * that is stored: the actors are empty, their timers and end reminders cancelled, and what they had written
+ * is in ClickHouse for the next store to delete. Batches accepted after the request are new data.
+ */
+export function liveVisitorStore(sync: ActorSync, client: ClickHouseLike, db: string): VisitorStore {
+  return {
+    name: 'actors',
+    async erase(siteId, visitorId) {
+      await sync.barrier()
+      const sessions = await sessionsOf(client, db, siteId, visitorId)
+      await sync.forgetSessions(
+        siteId,
+        sessions.map((s) => [s, visitorId] as const),
+      )
+      return { sessionsForgotten: sessions.length }
+    },
+  }
+}
 
 const EXPORT_LIMIT = 100_000
 
@@ -53,8 +117,8 @@ const EXPORT_LIMIT = 100_000
  * The aggregated tables (cells, element clicks, scroll depth) hold counts without visitor ids.
  */
 export function clickhouseVisitorStore(client: ClickHouseLike, db: string): VisitorStore {
-  const rows = async <T>(query: string, params: Record<string, unknown>): Promise<T[]> =>
-    (await client.query({ query, format: 'JSONEachRow', query_params: params })).json<T>() as Promise<T[]>
+  const rows = <T>(query: string, params: Record<string, unknown>): Promise<T[]> =>
+    rowsOf<T>(client, query, params)
   const count = async (table: string, params: Record<string, unknown>): Promise<number> =>
     Number(
       (
@@ -82,14 +146,7 @@ export function clickhouseVisitorStore(client: ClickHouseLike, db: string): Visi
     },
     async erase(siteId, visitorId) {
       const p = { site: siteId, visitor: visitorId }
-      const sessionIds = (
-        await rows<{ session_id: string }>(
-          `SELECT DISTINCT session_id FROM ${db}.sessions WHERE site_id = {site:String} AND visitor_id = {visitor:String}
-           UNION DISTINCT
-           SELECT DISTINCT session_id FROM ${db}.events WHERE site_id = {site:String} AND visitor_id = {visitor:String}`,
-          p,
-        )
-      ).map((r) => r.session_id)
+      const sessionIds = await sessionsOf(client, db, siteId, visitorId)
       const out: Record<string, number> = {
         events: await count('events', p),
         sessions: await count('sessions', p),

@@ -1,6 +1,6 @@
 /**
  * The role → permission matrix: the one table every route's declared permission is checked against.
- * README "Accounts" shows the same table; `test/accounts/permissions.test.ts` walks it route by route.
+ * README "Accounts" shows the same table; `test/accounts/isolation.test.ts` walks it route by route.
  */
 export const roles = ['owner', 'admin', 'manager', 'analyst', 'viewer'] as const
 export type Role = (typeof roles)[number]

@@ -9,6 +9,8 @@ export const dropReasons = [
   'bot_user_agent',
   /** A browser sent events at a rate no person produces (see `bots.ts`). */
   'bot_behaviour',
+  /** The website requires consent and the visitor has not granted it (no record, or revoked). */
+  'no_consent',
   /** The event's timestamp is older than the gateway keeps (30 days). */
   'stale',
 ] as const

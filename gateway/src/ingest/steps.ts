@@ -9,6 +9,7 @@ import {
 } from '@hm/actors'
 import { RuntimeError, type Transport } from '@hm/runtime'
 import type pg from 'pg'
+import { consentGranted } from '../accounts/consent.ts'
 import { type SiteForIngest, siteByKey } from '../accounts/websites.ts'
 import { GatewayError } from '../errors.ts'
 import type { Cache } from '../stores/cache.ts'
@@ -264,6 +265,16 @@ export function createIngestPipeline(deps: IngestDeps): Pipeline<IngestContext> 
         const ua = header(c.headers, 'user-agent')
         if (isBotUserAgent(ua)) drop(c, 'bot_user_agent', c.events)
         else if (isBrowserUserAgent(ua) && impossiblePace(c.events)) drop(c, 'bot_behaviour', c.events)
+      },
+    },
+    {
+      name: 'consent',
+      run: async (c) => {
+        // The SDK holds events until the page grants consent and the gateway has recorded it; a batch of a
+        // visitor without a grant (a page that does not ask, a revoked consent) is dropped here. Cached.
+        if (!c.site!.consentRequired) return
+        if (!(await consentGranted(deps.pool, deps.cache, c.site!.id, c.batch!.visitorId)))
+          drop(c, 'no_consent', c.events)
       },
     },
     {

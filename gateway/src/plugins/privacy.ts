@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+import { recordConsent } from '../accounts/consent.ts'
 import type { AccountsContext } from '../accounts/context.ts'
-import { deletionStatus, recordConsent, VisitorDeletions } from '../accounts/privacy.ts'
+import { deletionStatus, VisitorDeletions } from '../accounts/privacy.ts'
 import { Body, bearer, needs, open, Uuid } from '../accounts/schemas.ts'
 import { getWebsite, siteByKey } from '../accounts/websites.ts'
 import { GatewayError } from '../errors.ts'
@@ -66,7 +67,7 @@ const privacy: FastifyPluginAsync<{ ctx: AccountsContext }> = async (app, { ctx 
       if (origin !== undefined && !originAllowed(origin, site.allowedOrigins))
         throw new GatewayError('HM_ERR_INGEST_ORIGIN_DENIED', origin)
       const full = await getWebsite(pool, site.orgId, site.id)
-      await recordConsent(pool, keys.cipher, {
+      await recordConsent(pool, ctx.cache, keys.cipher, {
         siteId: site.id,
         visitorId: req.body.visitorId,
         granted: req.body.granted,
@@ -95,7 +96,7 @@ const privacy: FastifyPluginAsync<{ ctx: AccountsContext }> = async (app, { ctx 
     },
     async (req, reply) => {
       const site = await siteOf(principalOf(req).orgId, req.params.siteId)
-      await recordConsent(pool, keys.cipher, {
+      await recordConsent(pool, ctx.cache, keys.cipher, {
         siteId: site.id,
         visitorId: req.body.visitorId,
         granted: req.body.granted,
@@ -130,7 +131,8 @@ const privacy: FastifyPluginAsync<{ ctx: AccountsContext }> = async (app, { ctx 
     async (req) => {
       const site = await siteOf(principalOf(req).orgId, req.params.siteId)
       const stores: Record<string, Record<string, unknown[]>> = {}
-      for (const s of ctx.visitorStores) stores[s.name] = await s.export(site.id, req.params.visitorId)
+      for (const s of ctx.visitorStores)
+        if (s.export !== undefined) stores[s.name] = await s.export(site.id, req.params.visitorId)
       req.auditInfo = { target: `${site.id}/${req.params.visitorId}` }
       return {
         siteId: site.id,

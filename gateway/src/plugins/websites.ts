@@ -152,14 +152,30 @@ const websites: FastifyPluginAsync<{ ctx: AccountsContext }> = async (app, { ctx
       schema: {
         tags,
         security: bearer,
-        summary: 'Delete a website and its settings',
+        summary:
+          'Delete a website, its settings and all its data (heatmaps, sessions, events, live actor state); answers once it is gone',
         params: SiteParams,
         response: { 204: Type.Null() },
       },
     },
     async (req, reply) => {
-      if (!(await deleteWebsite(pool, cache, principalOf(req).orgId, req.params.siteId)))
-        throw notFound(req.params.siteId)
+      const orgId = principalOf(req).orgId
+      const site = await getWebsite(pool, orgId, req.params.siteId)
+      if (site === undefined) throw notFound(req.params.siteId)
+      // What each store removed, in the audit record (a failed erase shows there with its status).
+      const removed: Record<string, number> = {}
+      req.auditInfo = { target: site.id, details: { name: site.name, removed } }
+      const erase = async () => {
+        if (ctx.siteData === undefined) return
+        for (const [what, n] of Object.entries(await ctx.siteData.erase(site.id)))
+          removed[what] = (removed[what] ?? 0) + n
+      }
+      // Erased while the site still exists, so a failure leaves a site that can be deleted again; then once
+      // more after the website is gone, for what was accepted in between. After it ingestion refuses the key
+      // (its cache entry is dropped; a lookup racing the delete could put it back for its 30 s TTL).
+      await erase()
+      if (!(await deleteWebsite(pool, cache, orgId, site.id))) throw notFound(site.id)
+      await erase()
       return reply.code(204).send()
     },
   )

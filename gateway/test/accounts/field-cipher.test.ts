@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { recordConsent } from '../../src/accounts/privacy.ts'
+import { recordConsent } from '../../src/accounts/consent.ts'
 import { FieldCipher } from '../../src/auth/field-cipher.ts'
 import { reencryptFields } from '../../src/auth/keys.ts'
 import { onEachDatabase, signUp } from './harness.ts'
@@ -39,7 +39,7 @@ onEachDatabase('key rotation re-encrypts stored fields', (h) => {
       token: o.token,
       body: { name: 's', domain: 's.example' },
     })
-    await recordConsent(h().pool, cipher, {
+    await recordConsent(h().pool, h().ctx.cache, cipher, {
       siteId: site.body.id,
       visitorId: 'v',
       granted: true,

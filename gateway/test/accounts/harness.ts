@@ -14,9 +14,11 @@ import { OutboxMailer } from '../../src/accounts/mailer.ts'
 import type { VisitorStore } from '../../src/accounts/visitor-stores.ts'
 import { buildManagementApp } from '../../src/app.ts'
 import { ephemeralAuthKeys } from '../../src/auth/keys.ts'
+import query from '../../src/plugins/query/index.ts'
 import { type Cache, MemoryCache, RedisCache } from '../../src/stores/cache.ts'
 import { migratePostgres } from '../../src/stores/pg-migrations.ts'
 import { openPostgres } from '../../src/stores/postgres.ts'
+import type { Analytics } from './analytics.ts'
 
 const ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres'
 
@@ -74,6 +76,8 @@ export interface Harness {
   pool: pg.Pool
   ctx: AccountsContext
   outbox: OutboxMailer
+  /** With the query API: writes what its routes need to answer on a site (see `analytics.ts`). */
+  seedSite?: (siteId: string) => Promise<void>
   /** One request through the whole app (hooks, schemas, error handler), without a socket. */
   call(
     method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT',
@@ -93,6 +97,8 @@ export function onEachDatabase(
   o: {
     settings?: Partial<AccountsSettings>
     stores?: (pool: pg.Pool, ctx: AccountsContext) => VisitorStore[]
+    /** Registers the query API too, reading this ClickHouse (it answers what ClickHouse holds). */
+    analytics?: () => Promise<Analytics>
   } = {},
 ): void {
   for (const d of databases) {
@@ -114,12 +120,16 @@ export function onEachDatabase(
         })
         if (o.stores) ctx.visitorStores.push(...o.stores(db.pool, ctx))
         const app = await buildManagementApp({ accounts: ctx })
+        const analytics = await o.analytics?.()
+        // After the auth plugin, as in the whole gateway: every query route's permission is checked by it.
+        if (analytics !== undefined) await app.register(query, { queries: analytics.queries, pool: db.pool })
         await app.ready()
         h = {
           app,
           pool: db.pool,
           ctx,
           outbox,
+          ...(analytics !== undefined && { seedSite: analytics.seed }),
           async call(method, url, c = {}) {
             const r = await app.inject({
               method,

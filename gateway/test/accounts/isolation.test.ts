@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict'
-import { test } from 'node:test'
+import { readFile } from 'node:fs/promises'
+import { after, test } from 'node:test'
 import { createScopedApiKey } from '../../src/accounts/api-keys.ts'
 import { hashPassword } from '../../src/auth/passwords.ts'
 import {
   apiKeyPermissions,
   type Permission,
+  permissions,
   permissionsOf,
   type Role,
   roles,
 } from '../../src/auth/permissions.ts'
+import { type Analytics, openAnalytics } from './analytics.ts'
 import { type Harness, onEachDatabase, signUp } from './harness.ts'
 import { freshIds, type Ids, publicRoutes, type RouteCase, routeCases } from './routes.ts'
 
@@ -20,8 +23,14 @@ interface Caller {
 
 const oks = (c: RouteCase) => (Array.isArray(c.ok) ? c.ok : [c.ok])
 
+// One ClickHouse for the query routes of both database variants (chDB binds one data dir per process).
+let analytics: Promise<Analytics> | undefined
+after(async () => {
+  await (await analytics)?.close()
+})
+
 onEachDatabase(
-  'every management route: roles get exactly their permissions, no organisation reaches another',
+  'every management and query route: roles and API keys get exactly their permissions, no organisation reaches another',
   (h) => {
     let a: { orgId: string; token: string }
     let b: { orgId: string; token: string }
@@ -51,13 +60,26 @@ onEachDatabase(
       return { name: `api key [${scopes.join(' ')}]`, permissions: scopes, token: async () => token }
     }
 
-    test('set-up: two organisations, a member of every role and API keys in the first', async () => {
+    test('set-up: two organisations, a member of every role and API keys with and without each scope in the first', async () => {
       dummyHash = await hashPassword('not used for these members')
       a = await signUp(h(), 'a')
       b = await signUp(h(), 'b')
       for (const role of roles) callers.push(await member(a.orgId, role))
       callers.push(await apiKey(a.orgId, apiKeyPermissions))
-      callers.push(await apiKey(a.orgId, ['heatmaps:read']))
+      for (const scope of apiKeyPermissions) {
+        callers.push(await apiKey(a.orgId, [scope]))
+        callers.push(
+          await apiKey(
+            a.orgId,
+            apiKeyPermissions.filter((p) => p !== scope),
+          ),
+        )
+      }
+      // A signed-in member holds exactly its role's row of the table.
+      for (const c of callers.slice(0, roles.length)) {
+        const me = await h().call('GET', '/v1/me', { token: await c.token() })
+        assert.deepEqual(me.body.permissions, c.permissions, c.name)
+      }
     })
 
     test('the table covers every route of the OpenAPI document', async () => {
@@ -141,6 +163,7 @@ onEachDatabase(
       }
     })
   },
+  { analytics: () => (analytics ??= openAnalytics()) },
 )
 
 /** What the foreign calls could have touched in A. */
@@ -155,6 +178,27 @@ async function snapshot(h: Harness, ids: Ids) {
     await one('SELECT count(*) FROM visitor_deletions WHERE site_id = $1', ids.siteId),
   ]
 }
+
+test("README's permission table is the one in permissions.ts, API key scopes included", async () => {
+  const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8')
+  const rows = new Map<string, string[]>()
+  for (const line of readme.split('\n')) {
+    const m = /^\| `([a-z_]+:[a-z]+)` \|(.*)\|$/.exec(line)
+    if (m !== null)
+      rows.set(
+        m[1]!,
+        m[2]!.split('|').map((c) => c.trim()),
+      )
+  }
+  assert.deepEqual([...rows.keys()], [...permissions])
+  for (const p of permissions) {
+    const want = [
+      ...roles.map((r) => (permissionsOf(r).includes(p) ? '✓' : '')),
+      apiKeyPermissions.includes(p) ? 'scope' : '',
+    ]
+    assert.deepEqual(rows.get(p), want, p)
+  }
+})
 
 test('the matrix: owner holds everything, admin all but ownership, viewer reads heatmaps and sites', () => {
   assert.equal(permissionsOf('owner').length, 18)

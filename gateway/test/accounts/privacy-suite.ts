@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import type { ClickHouseClient } from '@clickhouse/client'
+import { PAGE_ACTOR, RETAINED_TABLES, SESSION_ACTOR, sessionActorKey } from '@hm/actors'
+import { apiKeyPermissions } from '../../src/auth/permissions.ts'
 import type { Platform } from '../../src/index.ts'
 import { batch, click, post, waitFor } from '../helpers/events.ts'
 import { startTestPlatform } from '../helpers/platform.ts'
+import { connect } from '../query/ws-client.ts'
 
 type Api = (
   method: string,
@@ -14,14 +18,19 @@ type Api = (
   body: any
 }>
 
+/** What a variant of the suite runs on; `clickhouse` reads the platform's analytics store, when it can. */
+export interface SuiteEnv {
+  env: Record<string, string>
+  /** A client of the same ClickHouse the platform writes to (database `heatmap`), to query its tables. */
+  clickhouse?: ClickHouseClient
+  cleanup(): Promise<void>
+}
+
 /**
- * Consent, data-subject export and deletion of a visitor across every store, on the whole platform
- * (ingestion, actors, ClickHouse on chDB, the app database and cache named by `env`).
+ * Consent, data-subject export and deletion of a visitor and of a website across every store, on the whole
+ * platform (ingestion, actors, ClickHouse, the app database and cache named by `env`).
  */
-export function privacySuite(
-  title: string,
-  env: () => Promise<{ env: Record<string, string>; cleanup(): Promise<void> }>,
-) {
+export function privacySuite(title: string, env: () => Promise<SuiteEnv>) {
   describe(title, () => {
     let platform: Platform
     let stop: () => Promise<void>
@@ -30,10 +39,12 @@ export function privacySuite(
     let token: string
     let site: { id: string; siteKey: string }
     let apiKey: string
+    let clickhouse: ClickHouseClient | undefined
 
     before(async () => {
       const e = await env()
       cleanup = e.cleanup
+      clickhouse = e.clickhouse
       ;({ platform, stop } = await startTestPlatform(e.env))
       api = async (method, path, o = {}) => {
         const r = await fetch(`${platform.url}${path}`, {
@@ -77,8 +88,8 @@ export function privacySuite(
       }
       assert.equal((await post(platform.url, b)).status, 202)
     }
-    const exportOf = async (visitorId: string) => {
-      const r = await api('GET', `/v1/sites/${site.id}/visitors/${visitorId}`, { token })
+    const exportOf = async (visitorId: string, siteId = site.id) => {
+      const r = await api('GET', `/v1/sites/${siteId}/visitors/${visitorId}`, { token })
       assert.equal(r.status, 200, JSON.stringify(r.body))
       return r.body.stores as {
         postgres: {
@@ -147,9 +158,16 @@ export function privacySuite(
         (s) => s.status !== 'pending',
       )
       assert.equal(done.status, 'done', JSON.stringify(done))
+      assert.deepEqual(Object.keys(done.stores).sort(), ['actors', 'cache', 'clickhouse', 'postgres'])
       assert.deepEqual(done.stores.postgres, { consentRecords: 2 })
+      assert.deepEqual(done.stores.actors, { sessionsForgotten: 1 })
       assert.equal(done.stores.clickhouse.events, 5)
       assert.equal(done.stores.clickhouse.sessionActors, 1)
+      assert.equal(
+        await platform.runtime.inspect(SESSION_ACTOR, sessionActorKey(site.id, 'alice-s1')),
+        undefined,
+        'the session actor is no longer active',
+      )
 
       // Queried afterwards, through the export and through the query API.
       const after = await exportOf('alice')
@@ -160,6 +178,121 @@ export function privacySuite(
       const audit = await api('GET', '/v1/audit?action=privacy.delete', { token })
       assert.equal(audit.body.entries[0].target, `${site.id}/alice`)
       assert.equal(audit.body.entries[0].details.deletion, d.body.id)
+    })
+
+    test('deleting a website removes its rows from every ClickHouse table and its actors; other sites keep theirs', async () => {
+      const created = await api('POST', '/v1/sites', {
+        token,
+        body: { name: 'doomed', domain: 'doomed.example' },
+      })
+      assert.equal(created.status, 201)
+      const doomed = created.body as { id: string; siteKey: string }
+      for (const [visitorId, sessionId, n] of [
+        ['carol', 'carol-s1', 4],
+        ['dave', 'dave-s1', 2],
+      ] as const) {
+        const b = {
+          ...batch(
+            doomed.siteKey,
+            Array.from({ length: n }, (_, i) => click('https://doomed.example/p', 100 + i, 40)),
+          ),
+          visitorId,
+          sessionId,
+        }
+        assert.equal((await post(platform.url, b)).status, 202)
+      }
+      assert.equal(
+        (
+          await api('POST', `/v1/sites/${doomed.id}/consent`, {
+            token,
+            body: { visitorId: 'carol', granted: true },
+          })
+        ).status,
+        204,
+      )
+      const exported = await waitFor(
+        () => exportOf('carol', doomed.id),
+        (s) => s.clickhouse.events.length === 4 && s.clickhouse.sessions.length === 1,
+      )
+      assert.equal(exported.postgres.consentRecords.length, 1)
+      const count = async (table: string, where: string, params: Record<string, unknown>) =>
+        Number(
+          (
+            await (
+              await clickhouse!.query({
+                query: `SELECT count() AS n FROM heatmap.${table} WHERE ${where}`,
+                query_params: params,
+                format: 'JSONEachRow',
+              })
+            ).json<{ n: string }>()
+          )[0]!.n,
+        )
+      const ofSite = (id: string) => async () => {
+        const out: Record<string, number> = {}
+        for (const t of RETAINED_TABLES) out[t] = await count(t, 'site_id = {site:String}', { site: id })
+        for (const t of ['rt_snapshots', 'rt_reminders'])
+          out[t] = await count(t, 'type IN {types:Array(String)} AND startsWith(key, {prefix:String})', {
+            types: [SESSION_ACTOR, PAGE_ACTOR],
+            prefix: `${id} `,
+          })
+        return out
+      }
+      // Rows only new events change (summaries and snapshots of the other site's sessions may still move).
+      const eventTables = ['events', 'heatmap_cells', 'element_clicks', 'scroll_depth']
+      let keptBefore: Record<string, number> = {}
+      if (clickhouse !== undefined) {
+        // Every table has rows of the site before (the snapshots and reminders of its two sessions too).
+        const before = await waitFor(ofSite(doomed.id), (c) => Object.values(c).every((n) => n > 0))
+        assert.equal(before.events, 6, JSON.stringify(before))
+        keptBefore = await ofSite(site.id)()
+      }
+
+      const d = await api('DELETE', `/v1/sites/${doomed.id}`, { token })
+      assert.equal(d.status, 204, JSON.stringify(d.body))
+      assert.equal((await api('GET', `/v1/sites/${doomed.id}`, { token })).status, 404)
+      const refused = await post(
+        platform.url,
+        batch(doomed.siteKey, [click('https://doomed.example/p', 1, 1)]),
+      )
+      assert.equal(
+        ((await refused.json()) as { error: { code: string } }).error.code,
+        'HM_ERR_INGEST_UNKNOWN_SITE',
+      )
+
+      // Queried after the next flushes: nothing of the site comes back.
+      await platform.runtime.flushNow()
+      await platform.runtime.flushNow()
+      for (const s of ['carol-s1', 'dave-s1'])
+        assert.equal(
+          await platform.runtime.inspect(SESSION_ACTOR, sessionActorKey(doomed.id, s)),
+          undefined,
+          s,
+        )
+      if (clickhouse !== undefined) {
+        const gone = await ofSite(doomed.id)()
+        assert.deepEqual(
+          Object.entries(gone).filter(([, n]) => n > 0),
+          [],
+          `rows of the deleted site left: ${JSON.stringify(gone)}`,
+        )
+        const kept = await ofSite(site.id)()
+        assert.deepEqual(
+          eventTables.map((t) => [t, kept[t]]),
+          eventTables.map((t) => [t, keptBefore[t]]),
+          "the other site's rows are untouched",
+        )
+        assert.ok(kept.events! > 0)
+      }
+      const audit = await api('GET', '/v1/audit?action=website.delete', { token })
+      const rows = audit.body.entries as Array<{
+        target: string
+        status: number
+        details: { removed: Record<string, number> }
+      }>
+      assert.equal(rows[0]!.target, doomed.id)
+      assert.equal(rows[0]!.status, 204)
+      assert.equal(rows[0]!.details.removed.events, 6)
+      assert.equal(rows[0]!.details.removed.sessionsForgotten, 2)
     })
 
     test("every query route refuses another organisation's API key on this organisation's site (no IDOR)", async () => {
@@ -212,6 +345,41 @@ export function privacySuite(
           path,
         )
       }
+    })
+
+    test('the live socket answers exactly heatmaps:read: a signed-in owner, API keys with and without each scope', async () => {
+      const callers: Array<{ name: string; token: string; allowed: boolean }> = [
+        { name: 'owner', token, allowed: true },
+      ]
+      for (const scope of apiKeyPermissions) {
+        for (const scopes of [[scope], apiKeyPermissions.filter((p) => p !== scope)]) {
+          const k = await api('POST', '/v1/api-keys', { token, body: { name: 'live', scopes } })
+          assert.equal(k.status, 201, JSON.stringify(k.body))
+          callers.push({
+            name: `key [${scopes.join(' ')}]`,
+            token: k.body.key,
+            allowed: scopes.includes('heatmaps:read'),
+          })
+        }
+      }
+      const got: string[] = []
+      for (const c of callers) {
+        const up = await connect(`${platform.url}/v1/sites/${site.id}/live?page=/p`, {
+          authorization: `Bearer ${c.token}`,
+        })
+        assert.ok(up.ok, c.name)
+        const m = await up.socket.next<{ kind: string; error?: { code: string } }>(
+          (x) => x.kind === 'hello' || x.kind === 'error',
+        )
+        if (m.kind === 'hello') {
+          up.socket.close()
+          got.push(`${c.name}: ok`)
+        } else got.push(`${c.name}: ${m.error!.code} ${await up.socket.closed}`)
+      }
+      assert.deepEqual(
+        got,
+        callers.map((c) => `${c.name}: ${c.allowed ? 'ok' : 'HM_ERR_AUTH_FORBIDDEN 4403'}`),
+      )
     })
 
     test('the OpenAPI document is served at /docs with the one error format', async () => {

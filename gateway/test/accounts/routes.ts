@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Permission } from '../../src/auth/permissions.ts'
+import { SEEDED_PAGE, SEEDED_SESSION } from './analytics.ts'
 import { email, type Harness } from './harness.ts'
 
 /** The ids a route is called with: an organisation's own resources, made fresh where the call consumes them. */
@@ -12,6 +13,8 @@ export interface Ids {
   memberId: string
   visitorId: string
   deletionId: string
+  /** A site of the organisation with analytics to query (one per organisation: queries consume nothing). */
+  querySiteId: string
 }
 
 export interface RouteCase {
@@ -28,8 +31,35 @@ export interface RouteCase {
 }
 
 const notFound = { status: 404, code: 'HM_ERR_ACCOUNT_NOT_FOUND' }
+const queryNotFound = { status: 404, code: 'HM_ERR_QUERY_NOT_FOUND' }
 
-/** Every management route that needs a permission. Public routes are listed in `publicRoutes`. */
+/** A query route on the organisation's seeded site: 200 for whoever holds its permission. */
+const queryCase = (route: string, permission: Permission, qs: string): RouteCase => ({
+  method: 'GET',
+  route: `/v1/sites/:siteId/${route}`,
+  permission,
+  url: (i) =>
+    `/v1/sites/${i.querySiteId}/${route.replace(':sessionId', SEEDED_SESSION)}${qs === '' ? '' : `?${qs}`}`,
+  ok: 200,
+  foreign: queryNotFound,
+})
+
+const page = `page=${encodeURIComponent(SEEDED_PAGE)}`
+
+/** Every query route (`plugins/query/*`); the live socket is walked in the privacy suite (it needs actors). */
+export const queryRouteCases: RouteCase[] = [
+  queryCase('heatmap', 'heatmaps:read', `${page}&type=click`),
+  queryCase('pages', 'heatmaps:read', ''),
+  queryCase('scroll', 'heatmaps:read', page),
+  queryCase('attention', 'heatmaps:read', page),
+  queryCase('elements', 'heatmaps:read', page),
+  queryCase('compare', 'heatmaps:read', `${page}&type=click&aDevice=desktop&bDevice=mobile`),
+  queryCase('export', 'heatmaps:export', `${page}&type=click&format=json`),
+  queryCase('sessions', 'sessions:read', ''),
+  queryCase('sessions/:sessionId', 'sessions:read', ''),
+]
+
+/** Every management and query route that needs a permission. Public routes are listed in `publicRoutes`. */
 export const routeCases: RouteCase[] = [
   {
     method: 'POST',
@@ -224,6 +254,7 @@ export const routeCases: RouteCase[] = [
     ok: 200,
     foreign: notFound,
   },
+  ...queryRouteCases,
 ]
 
 /** Routes open to anyone: each checks its own credential (password, refresh token, invitation, site key). */
@@ -237,14 +268,33 @@ export const publicRoutes = [
   'POST /v1/consent',
 ]
 
+/** The seeded site of each organisation (per harness: each has its own databases). */
+const querySites = new WeakMap<Harness, Map<string, Promise<string>>>()
+
 /** Fresh resources of an organisation, made directly in the database (no permission involved). */
 export async function freshIds(h: Harness, orgId: string, dummyHash: string): Promise<Ids> {
   const q = async (sql: string, params: unknown[]) =>
     (await h.pool.query<{ id: string }>(sql, params)).rows[0]!.id
-  const siteId = await q(
-    "INSERT INTO websites (org_id, name, domain, site_key) VALUES ($1, 'site', 'site.example', $2) RETURNING id",
-    [orgId, `k_${randomUUID()}`],
-  )
+  const newSite = () =>
+    q(
+      "INSERT INTO websites (org_id, name, domain, site_key) VALUES ($1, 'site', 'site.example', $2) RETURNING id",
+      [orgId, `k_${randomUUID()}`],
+    )
+  const siteId = await newSite()
+  let bySite = querySites.get(h)
+  if (bySite === undefined) {
+    bySite = new Map()
+    querySites.set(h, bySite)
+  }
+  let querySite = bySite.get(orgId)
+  if (querySite === undefined) {
+    querySite = newSite().then(async (id) => {
+      await h.seedSite?.(id)
+      return id
+    })
+    bySite.set(orgId, querySite)
+  }
+  const querySiteId = await querySite
   const keyId = await q(
     "INSERT INTO api_keys (org_id, name, prefix, key_hash) VALUES ($1, 'key', 'abcd', $2) RETURNING id",
     [orgId, randomUUID()],
@@ -267,5 +317,5 @@ export async function freshIds(h: Harness, orgId: string, dummyHash: string): Pr
     `INSERT INTO visitor_deletions (org_id, site_id, visitor_id, status) VALUES ($1, $2, $3, 'done') RETURNING id`,
     [orgId, siteId, visitorId],
   )
-  return { orgId, siteId, keyId, invitationId, memberId, visitorId, deletionId }
+  return { orgId, siteId, keyId, invitationId, memberId, visitorId, deletionId, querySiteId }
 }

@@ -193,6 +193,7 @@ describe('the ingest pipeline', () => {
       'rate_site',
       'opt_out',
       'bots',
+      'consent',
       'attribute',
       'scrub',
       'normalise',
