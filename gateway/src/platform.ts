@@ -21,6 +21,7 @@ import { clickhouseSiteData } from './accounts/site-data.ts'
 import {
   cacheVisitorStore,
   clickhouseVisitorStore,
+  journalVisitorStore,
   liveVisitorStore,
   postgresVisitorStore,
 } from './accounts/visitor-stores.ts'
@@ -144,8 +145,9 @@ export async function startPlatform(config: Config): Promise<Platform> {
         cacheVisitorStore(cache),
         liveVisitorStore(actorSync, clickhouse, db),
         clickhouseVisitorStore(clickhouse, db),
+        journalVisitorStore(runtimeStore),
       ],
-      siteData: clickhouseSiteData(actorSync, clickhouse, db),
+      siteData: clickhouseSiteData(actorSync, clickhouse, db, runtimeStore),
       setRetention: async (siteId, days) => {
         retentions.set(siteId, days)
         await setSiteRetention(clickhouse, db, siteId, days)

@@ -283,6 +283,21 @@ export class ClickHouseRuntimeStore implements RuntimeStore {
     return new Map(rows.map(([shard, seq]) => [shardId(Number(shard)), streamSeq(Number(seq))]))
   }
 
+  async forgetApplied(): Promise<number> {
+    const pendingIds = new Set((await this.pending()).map((r) => r.id))
+    const rs = await this.client.query({
+      query: `SELECT id FROM ${this.db}.rt_journal`,
+      format: 'JSONCompactEachRow',
+    })
+    const applied = (await rs.json<[string]>()).map(([id]) => id).filter((id) => !pendingIds.has(id))
+    if (applied.length === 0) return 0
+    await this.client.command({
+      query: `ALTER TABLE ${this.db}.rt_journal DELETE WHERE id IN {ids:Array(String)} SETTINGS mutations_sync = 1`,
+      query_params: { ids: applied },
+    })
+    return applied.length
+  }
+
   async prune(before: number): Promise<void> {
     const pendingIds = new Set((await this.pending()).map((r) => r.id))
     const rs = await this.client.query({

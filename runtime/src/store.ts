@@ -88,6 +88,12 @@ export interface RuntimeStore {
   positions(): Promise<Map<ShardId, StreamSeq>>
   /** Forgets applied records committed before `before` (ms); pending ones are kept whatever their age. */
   prune(before: number): Promise<void>
+  /**
+   * Forgets every applied record now, whatever its age; resolves how many went. A data-subject erasure
+   * cannot wait for pruning: records carry what the actors drained, raw events included. Costlier than
+   * `prune` (it rewrites what it cannot drop whole).
+   */
+  forgetApplied(): Promise<number>
 }
 
 /** Whether `record` covers any shard beyond its applied position. */
@@ -179,5 +185,12 @@ export class MemoryRuntimeStore implements RuntimeStore {
   async prune(before: number): Promise<void> {
     const keep = this.journal.filter((r) => r.at >= before || isPending(r, this.appliedAt))
     this.journal.splice(0, this.journal.length, ...keep)
+  }
+
+  async forgetApplied(): Promise<number> {
+    const keep = this.journal.filter((r) => isPending(r, this.appliedAt))
+    const gone = this.journal.length - keep.length
+    this.journal.splice(0, this.journal.length, ...keep)
+    return gone
   }
 }

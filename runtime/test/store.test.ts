@@ -199,6 +199,10 @@ function contract(name: string, open: () => Promise<RuntimeStore>): void {
       await store.prune(now - 3_600_000)
       assert.deepEqual(await ids(), ['stuck'])
       assert.equal((await store.positions()).get(shardId(3)), 4)
+      // An erasure forgets every applied record at once (r1 and r2, committed this hour), never a pending one.
+      assert.equal(await store.forgetApplied(), 2)
+      assert.equal(await store.forgetApplied(), 0)
+      assert.deepEqual(await ids(), ['stuck'])
     })
   })
 }

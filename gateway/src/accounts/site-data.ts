@@ -1,4 +1,5 @@
 import { PAGE_ACTOR, RETAINED_TABLES, SESSION_ACTOR } from '@hm/actors'
+import type { RuntimeStore } from '@hm/runtime'
 import type { ActorSync } from './live-state.ts'
 import type { ClickHouseLike } from './visitor-stores.ts'
 
@@ -16,9 +17,15 @@ const RUNTIME_TABLES = ['rt_snapshots', 'rt_reminders'] as const
  * barrier (everything accepted for the site is applied and stored), then every session that has not
  * ended is told to forget its visitor, so no held-back or final summary comes later; then the rows go
  * (`ALTER TABLE … DELETE`, synchronous), with the snapshots and reminders of the site's session and page
- * actors. Page actors keep nothing between flushes, so the barrier leaves them empty.
+ * actors. Page actors keep nothing between flushes, so the barrier leaves them empty. Last, the runtime's
+ * applied flush records go: they carry what the actors drained, the site's raw events among it.
  */
-export function clickhouseSiteData(sync: ActorSync, client: ClickHouseLike, db: string): SiteDataEraser {
+export function clickhouseSiteData(
+  sync: ActorSync,
+  client: ClickHouseLike,
+  db: string,
+  journal: Pick<RuntimeStore, 'forgetApplied'>,
+): SiteDataEraser {
   const count = async (query: string, params: Record<string, unknown>): Promise<number> => {
     const rs = await client.query({ query, format: 'JSONEachRow', query_params: params })
     return Number((await rs.json<{ n: string }>())[0]?.n ?? 0)
@@ -58,6 +65,7 @@ export function clickhouseSiteData(sync: ActorSync, client: ClickHouseLike, db: 
           clickhouse_settings: mutationsSync,
         })
       }
+      out.rt_journal = await journal.forgetApplied()
       return out
     },
   }

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { SESSION_ACTOR, sessionActorKey } from '@hm/actors'
+import type { RuntimeStore } from '@hm/runtime'
 import type pg from 'pg'
 import type { FieldCipher } from '../auth/field-cipher.ts'
 import type { Cache } from '../stores/cache.ts'
@@ -43,6 +44,19 @@ export function postgresVisitorStore(pool: pg.Pool, cipher: FieldCipher): Visito
         [siteId, visitorId],
       )
       return { consentRecords: rowCount ?? 0 }
+    },
+  }
+}
+
+/**
+ * The runtime's applied flush records: what the actors drained, raw events among it, kept until pruned
+ * by the hour. After the rows are deleted, every applied record goes at once.
+ */
+export function journalVisitorStore(journal: Pick<RuntimeStore, 'forgetApplied'>): VisitorStore {
+  return {
+    name: 'journal',
+    async erase() {
+      return { flushRecords: await journal.forgetApplied() }
     },
   }
 }

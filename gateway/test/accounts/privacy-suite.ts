@@ -158,7 +158,14 @@ export function privacySuite(title: string, env: () => Promise<SuiteEnv>) {
         (s) => s.status !== 'pending',
       )
       assert.equal(done.status, 'done', JSON.stringify(done))
-      assert.deepEqual(Object.keys(done.stores).sort(), ['actors', 'cache', 'clickhouse', 'postgres'])
+      assert.deepEqual(Object.keys(done.stores).sort(), [
+        'actors',
+        'cache',
+        'clickhouse',
+        'journal',
+        'postgres',
+      ])
+      assert.ok(done.stores.journal.flushRecords > 0, 'applied flush records held its events')
       assert.deepEqual(done.stores.postgres, { consentRecords: 2 })
       assert.deepEqual(done.stores.actors, { sessionsForgotten: 1 })
       assert.equal(done.stores.clickhouse.events, 5)
@@ -293,6 +300,7 @@ export function privacySuite(title: string, env: () => Promise<SuiteEnv>) {
       assert.equal(rows[0]!.status, 204)
       assert.equal(rows[0]!.details.removed.events, 6)
       assert.equal(rows[0]!.details.removed.sessionsForgotten, 2)
+      assert.ok(rows[0]!.details.removed.rt_journal! > 0, 'applied flush records held its events')
     })
 
     test("every query route refuses another organisation's API key on this organisation's site (no IDOR)", async () => {

@@ -37,6 +37,7 @@ export class LeaseFence {
       applied: (record) => store.applied(record),
       positions: () => store.positions(),
       prune: (before) => store.prune(before),
+      forgetApplied: () => store.forgetApplied(),
       commit: (record: FlushRecord): Promise<void> => {
         const foreign = record.positions.map(([s]) => s).filter((s) => !this.holds(s))
         if (foreign.length > 0) {
