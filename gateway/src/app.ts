@@ -41,7 +41,12 @@ export interface AppOptions {
   accounts?: AccountsContext
   /** Registers more plugins (the demo site, the console) inside the same app. */
   extend?: (app: FastifyInstance) => Promise<void>
+  /** Asks and live topics of actors on every node of a cluster; this process's runtime by default. */
+  actors?: ActorAccess
 }
+
+/** How the APIs reach actors: `RuntimeHost` alone, or a cluster node's location-transparent access. */
+export type ActorAccess = Pick<RuntimeHost, 'ask' | 'watch'>
 
 const INGEST_BODY_LIMIT = 512 * 1024
 
@@ -126,6 +131,7 @@ export async function buildManagementApp(o: {
 
 /** The gateway: one Fastify app, each feature an encapsulated plugin; errors in one documented format. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const actors: ActorAccess = options.actors ?? options.runtime
   const app = createFastify(options)
   const registry = options.registry ?? new Registry()
 
@@ -168,11 +174,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // what ClickHouse holds.
     pending: async (siteId, page, request) => {
       const splits = Array.from({ length: options.ingest?.pageSplits ?? 1 }, (_, split) =>
-        options.runtime.ask<Array<[number, number, number]>>(
-          PAGE_ACTOR,
-          pageActorKey(siteId, page, split),
-          request,
-        ),
+        actors.ask<Array<[number, number, number]>>(PAGE_ACTOR, pageActorKey(siteId, page, split), request),
       )
       return (await Promise.all(splits)).flat()
     },
@@ -180,7 +182,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(live, {
     pool: options.pool,
     authenticate: (token) => authenticate(accounts, token),
-    watch: (topic, listener) => options.runtime.watch(topic, listener),
+    watch: (topic, listener) => actors.watch(topic, listener),
   })
   return app
 }

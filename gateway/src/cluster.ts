@@ -7,6 +7,7 @@ import {
   LeaseFence,
   type RuntimeHost,
   type RuntimeStore,
+  type Watch,
 } from '@hm/runtime'
 import { type Config, ConfigError } from './config.ts'
 
@@ -62,6 +63,18 @@ export class ClusterMode {
   status(): ClusterStatus {
     if (this.node === undefined) throw new Error('the node has not joined its cluster yet')
     return this.node.status()
+  }
+
+  /** Asks an actor on whichever node owns it (see `ClusterNode.ask`). */
+  ask<R>(type: string, key: string, request: unknown): Promise<R> {
+    if (this.node === undefined) throw new Error('the node has not joined its cluster yet')
+    return this.node.ask<R>(type, key, request)
+  }
+
+  /** Watches a live topic on every node (see `ClusterNode.watch`). */
+  watch(topic: string, listener: (payload: unknown) => void): Watch {
+    if (this.node === undefined) throw new Error('the node has not joined its cluster yet')
+    return this.node.watch(topic, listener)
   }
 
   /** Hands every shard off (written and acknowledged) and stops the host; SIGTERM's path. */

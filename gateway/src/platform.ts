@@ -154,6 +154,13 @@ export async function startPlatform(config: Config): Promise<Platform> {
       },
     })
     app = await buildApp({
+      // A node of a cluster asks and watches actors wherever their shards are.
+      ...(cluster && {
+        actors: {
+          ask: (type, key, request) => cluster.ask(type, key, request),
+          watch: (topic, listener) => cluster.watch(topic, listener),
+        },
+      }),
       transport,
       runtime,
       queries: new HeatmapQueries(clickhouse, db),

@@ -2,14 +2,16 @@ import { jetstream } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { RuntimeError } from '../errors.ts'
 import type { RuntimeHost } from '../host/main.ts'
+import type { Watch } from '../host/options.ts'
 import type { ShardId } from '../ids.ts'
 import { ClusterMember, type ClusterMemberOptions } from './cluster-member.ts'
 import type { LeaseFence } from './lease-fence.ts'
 import { ownershipLog } from './ownership-log.ts'
+import { RemoteActors } from './remote-actors.ts'
 import type { ReleaseReason, ShardLease } from './shard-lease.ts'
 
 export interface ClusterNodeOptions {
-  /** Started, with `shards: []`, its sink guarded by `fence`. */
+  /** Started, with `shards: []`, its store guarded by `fence`. */
   host: RuntimeHost
   fence: LeaseFence
   connection: NatsConnection
@@ -45,11 +47,12 @@ export interface ClusterStatus {
  * A runtime node of a cluster: joins the membership and gives the host the shards whose leases it takes.
  * A hand-off (another node joined, or this one leaves) writes and acknowledges everything of the shard
  * before the lease goes, so the next owner starts where this one ended; a lost lease drops the shard at
- * once without writing, and the next owner replays from the sink's position.
+ * once without committing, and the next owner replays from the applied position. Asks and live topics
+ * reach actors on whichever node owns them (`ask`, `watch`).
  *
  * @example
  * const fence = new LeaseFence()
- * const host = new RuntimeHost({ transport, sink: fence.guard(sink), shards: [], shardCount: 64, workerFile })
+ * const host = new RuntimeHost({ transport, sink, store: fence.guard(store), shards: [], shardCount: 64, workerFile })
  * await host.start()
  * const node = await ClusterNode.join({ host, fence, connection, cluster: 'hm', nodeId: 'node-1' })
  * process.once('SIGTERM', () => void node.drain().then(() => process.exit(0)))
@@ -60,6 +63,7 @@ export class ClusterNode {
   private constructor(
     readonly member: ClusterMember,
     private readonly host: RuntimeHost,
+    private readonly remote: RemoteActors,
   ) {}
 
   static async join(options: ClusterNodeOptions): Promise<ClusterNode> {
@@ -91,6 +95,7 @@ export class ClusterNode {
         onError(e, `observer ${where}`)
       }
     }
+    const remote = new RemoteActors(options.connection, options.cluster, options.nodeId, host, onError)
     const member = await ClusterMember.join({
       connection: options.connection,
       cluster: options.cluster,
@@ -124,8 +129,10 @@ export class ClusterNode {
             `shard ${lease.shard}, while it was being added`,
           )
         }
+        remote.serve(lease.shard)
       },
       onRelease: async (lease: ShardLease, reason: ReleaseReason) => {
+        remote.unserve(lease.shard)
         try {
           const written = await host.removeShard(lease.shard, { flush: reason !== 'lost' })
           if (!written && reason !== 'lost') {
@@ -141,7 +148,22 @@ export class ClusterNode {
         )
       },
     })
-    return new ClusterNode(member, host)
+    return new ClusterNode(member, host, remote)
+  }
+
+  /**
+   * Asks an actor wherever its shard is owned (this node's host, or the owner over NATS).
+   *
+   * @example
+   * const cells = await node.ask<number[][]>('page', 'site /pricing 0', { type: 'click' })
+   */
+  ask<R = unknown>(type: string, key: string, request: unknown): Promise<R> {
+    return this.remote.ask<R>(type, key, request)
+  }
+
+  /** Watches a live topic on every node of the cluster (actors publish only while someone watches). */
+  watch(topic: string, listener: (payload: unknown) => void): Watch {
+    return this.remote.watch(topic, listener)
   }
 
   get nodeId(): string {
@@ -169,6 +191,7 @@ export class ClusterNode {
   drain(): Promise<void> {
     this.draining ??= (async () => {
       await this.member.leave()
+      this.remote.close()
       await this.host.stop()
     })()
     return this.draining
