@@ -12,6 +12,7 @@ import accounts from './plugins/accounts.ts'
 import apiKeys from './plugins/api-keys.ts'
 import audit from './plugins/audit.ts'
 import auth, { authenticate } from './plugins/auth.ts'
+import consoleUi from './plugins/console.ts'
 import docs, { docsUi } from './plugins/docs.ts'
 import ingest from './plugins/ingest.ts'
 import live from './plugins/live.ts'
@@ -157,6 +158,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(docsUi)
   // Plugins registered from here on fall under the auth plugin's rule; the extensions (demo site) are pages.
   if (options.extend !== undefined) await options.extend(app)
+  await app.register(consoleUi)
   const accounts =
     options.accounts ??
     createAccountsContext({

@@ -23,7 +23,8 @@ export async function send(
     },
     body: JSON.stringify({
       siteKey,
-      batchId: `q${process.pid}b${++batchNo}`.padEnd(8, '0'),
+      // Padded in the middle, not at the end: `b1` padded to `b10` would be batch 10's id (a retry).
+      batchId: `q${process.pid}b${String(++batchNo).padStart(6, '0')}`,
       visitorId: `v-${session.id}`,
       sessionId: session.id,
       events,
