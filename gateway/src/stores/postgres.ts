@@ -34,8 +34,11 @@ export async function openPostgres(options: {
   const socketDir = await mkdtemp(join(tmpdir(), 'hm-pg-'))
   const server = new PGLiteSocketServer({ db, path: join(socketDir, '.s.PGSQL.5432'), maxConnections: 16 })
   await server.start()
-  // PGlite runs one query at a time; more pool connections would only queue inside it.
-  const pool = new pg.Pool({ host: socketDir, port: 5432, user: 'postgres', database: 'postgres', max: 4 })
+  // One connection: PGlite is one session, and the socket server interleaves the extended-protocol messages
+  // of several connections outside transactions (one's Bind meets another's Parse: "bind message supplies
+  // 9 parameters…", "portal cannot be run"), which failed audit writes under concurrent requests. PGlite
+  // runs one query at a time anyway; transactions hold the connection and never query the pool meanwhile.
+  const pool = new pg.Pool({ host: socketDir, port: 5432, user: 'postgres', database: 'postgres', max: 1 })
   return {
     pool,
     describe: 'embedded PGlite',
