@@ -13,6 +13,11 @@ export const gatewayErrors = {
   HM_ERR_INGEST_UNSUPPORTED_TYPE: { status: 415, message: 'send application/json or text/plain' },
   HM_ERR_INGEST_NO_SITE_KEY: { status: 401, message: "send the website's site key as siteKey" },
   HM_ERR_INGEST_RATE_LIMITED: { status: 429, message: 'over the request limit of this client or website' },
+  HM_ERR_INGEST_UNAVAILABLE: {
+    status: 503,
+    message:
+      'the event stream did not confirm the batch (unreachable or restarting); retry it with the same batchId',
+  },
   // Authentication
   HM_ERR_AUTH_MISSING: { status: 401, message: 'send Authorization: Bearer <access token or api key>' },
   HM_ERR_AUTH_BAD_KEY: { status: 401, message: 'the API key is unknown or revoked' },

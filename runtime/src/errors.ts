@@ -6,6 +6,8 @@ export const runtimeErrors = {
   // Transport
   RT_ERR_TRANSPORT_FULL: 'the transport holds as many unacknowledged bytes as it may; retry later',
   RT_ERR_TRANSPORT_CLOSED: 'the transport is closed',
+  RT_ERR_TRANSPORT_UNAVAILABLE:
+    'the transport did not confirm the publish (its server unreachable or restarting); it may or may not be stored: retry with the same id',
   RT_ERR_TRANSPORT_CORRUPT_LOG: 'a transport log segment is corrupt',
   RT_ERR_TRANSPORT_STREAM_MISMATCH:
     'the JetStream stream exists with other subjects or retention than this transport needs',

@@ -11,7 +11,7 @@ import {
   RetentionPolicy,
   StorageType,
 } from '@nats-io/jetstream'
-import { connect, type NatsConnection, nanos } from '@nats-io/transport-node'
+import { connect, type NatsConnection, nanos, TimeoutError } from '@nats-io/transport-node'
 import { RuntimeError } from './errors.ts'
 import { type ShardId, streamSeq } from './ids.ts'
 import { isApiError, JetStreamShardConsumer } from './jetstream-shard-consumer.ts'
@@ -117,6 +117,16 @@ export class JetStreamTransport implements Transport {
         /maximum (bytes|messages)|insufficient resources/i.test(e.message)
       ) {
         throw new RuntimeError('RT_ERR_TRANSPORT_FULL', e.message)
+      }
+      // No answer (the server is down or restarting: while the client redials it drops what it buffered),
+      // or no JetStream behind the subject yet. The message may have been stored: the caller retries with
+      // the same id and the duplicate window keeps it once.
+      if (
+        e instanceof TimeoutError ||
+        (e instanceof Error && e.name === 'JetStreamNotEnabled') ||
+        (e instanceof JetStreamApiError && e.status === 503)
+      ) {
+        throw new RuntimeError('RT_ERR_TRANSPORT_UNAVAILABLE', e.message)
       }
       throw e
     }

@@ -347,6 +347,9 @@ export function createIngestPipeline(deps: IngestDeps): Pipeline<IngestContext> 
           if (e instanceof RuntimeError && e.code === 'RT_ERR_TRANSPORT_FULL') {
             throw new GatewayError('HM_ERR_INGEST_BUSY', undefined, 1)
           }
+          if (e instanceof RuntimeError && e.code === 'RT_ERR_TRANSPORT_UNAVAILABLE') {
+            throw new GatewayError('HM_ERR_INGEST_UNAVAILABLE', undefined, 2)
+          }
           throw e
         }
         const duplicate = duplicates === parts.length

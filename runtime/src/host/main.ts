@@ -351,9 +351,17 @@ export class RuntimeHost implements FlushHost {
     const abort = new AbortController()
     const stop = (): void => abort.abort()
     this.abort.signal.addEventListener('abort', stop, { once: true })
+    let consumer: ShardRun['consumer']
+    try {
+      consumer = await this.options.transport.consumer(shard)
+    } catch (e) {
+      // No loop will remove it (NATS away while a cluster node takes the shard): one would stay per attempt.
+      this.abort.signal.removeEventListener('abort', stop)
+      throw e
+    }
     const run: ShardRun = {
       shard,
-      consumer: await this.options.transport.consumer(shard),
+      consumer,
       drainedUpTo: durable,
       skip: new Set(),
       needsReset: false,
