@@ -1,6 +1,6 @@
 /**
  * `npm run bench [part…]`: each measurement beside a baseline measured in the same run, with the ratio.
- * Parts: runtime, ingest, ingest-http, query, live (all by default).
+ * Parts: runtime, ingest, ingest-http, query, live, cluster (all by default).
  */
 import { spawn } from 'node:child_process'
 import { ingestBench } from './ingest.ts'
@@ -24,6 +24,7 @@ const parts: Record<string, () => Promise<void>> = {
   'ingest-http': script('./ingest-http.ts'),
   query: queryBench,
   live: liveBench,
+  cluster: script('./cluster.ts'),
 }
 const wanted = process.argv.slice(2)
 for (const name of wanted) {

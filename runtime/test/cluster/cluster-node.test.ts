@@ -32,6 +32,13 @@ const stream = `HM_EVENTS_CN${run}`
 const subjectPrefix = `hmtest.cn.${run}`
 const cluster = `hmn_${run}`
 let admin: NatsConnection
+/** The join test's own cluster, with the shard count of a real deployment. */
+const joinPlace = {
+  cluster: `hmj_${run}`,
+  stream: `HM_EVENTS_CJ${run}`,
+  subjectPrefix: `hmtest.cj.${run}`,
+  shards: 64,
+}
 const cleanups: Array<() => Promise<unknown>> = []
 
 before(async () => {
@@ -40,8 +47,9 @@ before(async () => {
 after(async () => {
   for (const c of cleanups.reverse()) await c().catch((e) => console.error('cleanup', e))
   const jsm = await jetstreamManager(admin)
-  for (const s of [stream, `KV_${cluster}_members`, `KV_${cluster}_leases`])
-    await jsm.streams.delete(s).catch(() => undefined)
+  for (const p of [place, joinPlace])
+    for (const s of [p.stream, `KV_${p.cluster}_members`, `KV_${p.cluster}_leases`])
+      await jsm.streams.delete(s).catch(() => undefined)
   await admin.close()
 })
 
@@ -63,20 +71,39 @@ interface Stores {
 
 const sharedStores = (): Stores => ({ sink: new RecordingSink(), store: new MemoryRuntimeStore() })
 
-async function startNode(id: string, { sink, store }: Stores, recorder: OwnershipRecorder): Promise<Node> {
+/** Where a cluster's nodes meet: its KV buckets, its events stream, its shard count. */
+interface Place {
+  cluster: string
+  stream: string
+  subjectPrefix: string
+  shards: number
+}
+
+const place: Place = { cluster, stream, subjectPrefix, shards: S }
+
+async function startNode(
+  id: string,
+  { sink, store }: Stores,
+  recorder: OwnershipRecorder,
+  where: Place = place,
+): Promise<Node> {
   const nc = await connect({ servers, maxReconnectAttempts: -1 })
-  const transport = await JetStreamTransport.open({ connection: nc, stream, subjectPrefix })
+  const transport = await JetStreamTransport.open({
+    connection: nc,
+    stream: where.stream,
+    subjectPrefix: where.subjectPrefix,
+  })
   const fence = new LeaseFence()
   const host = new RuntimeHost({
     transport,
     sink,
     store: fence.guard(store),
     workerFile,
-    shardCount: S,
+    shardCount: where.shards,
     threads: 1,
     flushIntervalMs: 50,
     shards: [],
-    onError: (e, where) => errors.push(`${id} ${where}: ${e}`),
+    onError: (e, at) => errors.push(`${id} ${at}: ${e}`),
     onDeadLetter: (l) => deadLetters.push(`${id} ${l.type}/${l.key}: ${l.reason}`),
   })
   await host.start()
@@ -84,11 +111,11 @@ async function startNode(id: string, { sink, store }: Stores, recorder: Ownershi
     host,
     fence,
     connection: nc,
-    cluster,
+    cluster: where.cluster,
     nodeId: id,
     leaseMs: LEASE_MS,
     ownershipSubject: recorder.subject,
-    onError: (e, where) => errors.push(`${id} ${where}: ${e}`),
+    onError: (e, at) => errors.push(`${id} ${at}: ${e}`),
   })
   cleanups.push(async () => {
     await host.stop()
@@ -98,11 +125,17 @@ async function startNode(id: string, { sink, store }: Stores, recorder: Ownershi
 }
 
 /** `rounds` messages to every key, grouped per shard into stream messages like the gateway's batches. */
-async function publish(t: JetStreamTransport, keys: string[], from: number, rounds: number): Promise<void> {
+async function publish(
+  t: JetStreamTransport,
+  keys: string[],
+  from: number,
+  rounds: number,
+  shards = S,
+): Promise<void> {
   for (let n = from; n < from + rounds; n++) {
     const byShard = new Map<ShardId, Array<readonly [string, string, unknown]>>()
     for (const key of keys) {
-      const shard = shardOf('counter', key, S)
+      const shard = shardOf('counter', key, shards)
       const list = byShard.get(shard) ?? []
       list.push(['counter', key, { add: 1, n }])
       byShard.set(shard, list)
@@ -224,5 +257,76 @@ describe('cluster node', () => {
     assert.ok(recorder.count('release') >= S, 'shards moved')
     if (errors.length > 0)
       console.log(`errors reported (expected around the lost node):\n${errors.join('\n')}`)
+  })
+  test('a fourth node joining moves at most ⌈S/4⌉ + 4 of S = 64 shards, every one of them to the newcomer', async (t) => {
+    const shards = joinPlace.shards
+    const recorder = await OwnershipRecorder.create(admin, `HM_OWNERSHIP_CJ${run}`, `hmtest.cjown.${run}`)
+    cleanups.push(() => recorder.destroy())
+    const stores = sharedStores()
+    const producer = await JetStreamTransport.open({
+      servers,
+      stream: joinPlace.stream,
+      subjectPrefix: joinPlace.subjectPrefix,
+    })
+    cleanups.push(() => producer.close())
+    const keys = Array.from({ length: 256 }, (_, i) => `j${i}`)
+    const settled = (members: string[]): Promise<void> =>
+      recorder.until(() => placeShards(shards, members).every((node, s) => recorder.owners.get(s) === node))
+    const counted = (perKey: number): Promise<void> =>
+      waitFor(() => keys.every((k) => stores.sink.totals.get(k) === perKey), 60_000)
+
+    const three: Node[] = []
+    for (const id of ['a', 'b', 'c']) three.push(await startNode(id, stores, recorder, joinPlace))
+    await settled(['a', 'b', 'c'])
+    await publish(producer, keys, 0, 5, shards)
+    await counted(5)
+    const before = new Map(recorder.owners)
+    const seen = recorder.events.length
+
+    // The newcomer joins while messages flow: the shards it wins are handed off with actors holding state.
+    const flowing = publish(producer, keys, 5, 10, shards)
+    const d = await startNode('d', stores, recorder, joinPlace)
+    await flowing
+    await settled(['a', 'b', 'c', 'd'])
+    await counted(15)
+
+    const moved = [...before]
+      .filter(([s, owner]) => recorder.owners.get(s) !== owner)
+      .map(([s]) => s)
+      .sort((x, y) => x - y)
+    const acquired = recorder.events.slice(seen).filter((e) => e.ev === 'acquire')
+    const bound = Math.ceil(shards / 4) + 4
+    t.diagnostic(`the fourth node took ${moved.length} of ${shards} shards (bound ${bound})`)
+    assert.ok(moved.length <= bound, `${moved.length} shards changed owner, bound ${bound}`)
+    // Every change of owner went to the newcomer, each shard once: no shard moved between the others.
+    assert.deepEqual(
+      acquired.map((e) => e.node),
+      moved.map(() => 'd'),
+    )
+    assert.deepEqual(
+      acquired.map((e) => ('shard' in e ? e.shard : -1)).sort((x, y) => x - y),
+      moved,
+    )
+    // Each moved shard was handed off by its previous owner, and nothing else was let go.
+    const released = recorder.events.slice(seen).filter((e) => e.ev === 'release')
+    assert.deepEqual(
+      released.map((e) => [e.shard, e.node]).sort(([x], [y]) => Number(x) - Number(y)),
+      moved.map((s) => [s, before.get(s)]),
+    )
+    // The hosts pull what the leases say.
+    await waitFor(() => d.node.status().shards.join() === moved.join(), 15_000)
+    for (const n of three)
+      assert.deepEqual(
+        n.node.status().shards,
+        [...recorder.owners]
+          .filter(([, o]) => o === n.id)
+          .map(([s]) => s)
+          .sort((x, y) => x - y),
+      )
+
+    for (const n of [...three, d]) await n.node.drain()
+    for (const k of keys) assert.equal(stores.sink.totals.get(k), 15, k)
+    assert.deepEqual(recorder.violations, [])
+    assert.deepEqual(deadLetters, [])
   })
 })

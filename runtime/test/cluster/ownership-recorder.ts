@@ -41,14 +41,18 @@ export function recordingCallbacks(
   }
 }
 
+/** An event as the stream stored it: `at` is when the server stored it (ms since the epoch, fractional). */
+export type RecordedEvent = OwnershipEvent & { at: number }
+
 /** Replays the recorded stream and flags any moment at which a shard had two owners. */
 export class OwnershipRecorder {
   readonly owners = new Map<number, string>()
   readonly violations: string[] = []
-  readonly events: OwnershipEvent[] = []
+  readonly events: RecordedEvent[] = []
   private readonly js: JetStreamClient
   private waiters: Array<() => void> = []
   private stopConsumer: (() => void) | undefined
+  private outageMark: { at: number; nodes: string[] } | undefined
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -66,7 +70,7 @@ export class OwnershipRecorder {
     const messages = await consumer.consume()
     r.stopConsumer = () => messages.stop()
     void (async () => {
-      for await (const m of messages) r.apply(m.json<OwnershipEvent>())
+      for await (const m of messages) r.apply(m.json<OwnershipEvent>(), Number(m.timestampNanos) / 1e6)
     })()
     return r
   }
@@ -77,6 +81,16 @@ export class OwnershipRecorder {
 
   async record(e: OwnershipEvent): Promise<void> {
     await this.js.publish(this.subject, JSON.stringify(e))
+  }
+
+  /**
+   * The NATS server these nodes and this stream share went down, and every one of `nodes` has since
+   * stopped acting for all its shards (their leases ran out) without being able to record it. They are
+   * taken as crashed before the first event the server stores from now on, whatever order the recorder
+   * happens to read the stream in. Call it while the server is down, once the nodes have let go.
+   */
+  outage(nodes: string[]): void {
+    this.outageMark = { at: Date.now(), nodes }
   }
 
   count(ev: OwnershipEvent['ev']): number {
@@ -94,7 +108,13 @@ export class OwnershipRecorder {
     await jsm.streams.delete(this.stream).catch(() => undefined)
   }
 
-  private apply(e: OwnershipEvent): void {
+  private apply(event: OwnershipEvent, at: number): void {
+    const mark = this.outageMark
+    if (mark !== undefined && at >= mark.at) {
+      this.outageMark = undefined
+      for (const node of mark.nodes) this.apply({ ev: 'crash', node }, mark.at)
+    }
+    const e: RecordedEvent = { ...event, at }
     this.events.push(e)
     if (e.ev === 'acquire') {
       const holder = this.owners.get(e.shard)
