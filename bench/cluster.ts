@@ -19,89 +19,22 @@
  * BENCH_CLUSTER_NATS (default nats://127.0.0.1:4222).
  */
 
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { LOAD_SHAPE, type LoadResult, percentile, runLoad } from './load.ts'
 
-const BATCH = 50
-const PAGES = 100
-const CONCURRENCY = 32
+const { batch: BATCH, pages: PAGES, concurrency: CONCURRENCY } = LOAD_SHAPE
+
 const DURATION_MS = Number(process.env.BENCH_CLUSTER_MS ?? 8000)
 const SHARDS = Number(process.env.BENCH_CLUSTER_SHARDS ?? 64)
 const CYCLES = Number(process.env.BENCH_CLUSTER_CYCLES ?? 1)
 const NATS = process.env.BENCH_CLUSTER_NATS ?? 'nats://127.0.0.1:4222'
-const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36'
 
-interface Load {
-  urls: string[]
-  siteKey: string
-  run: string
-}
-interface LoadResult {
-  ok: number
-  failed: Record<string, number>
-  ms: number
-  latencies: number[]
-}
-
-/** The load generator: CONCURRENCY loops posting fresh batches (unique ids), round-robin over `urls`. */
-async function generate({ urls, siteKey, run }: Load): Promise<LoadResult> {
-  const now = Date.now()
-  const events = (page: number) =>
-    JSON.stringify(
-      Array.from({ length: BATCH }, (_, i) => ({
-        type: 'click',
-        ts: now - 5000 + i * 100,
-        url: `https://bench.example/p/${page}`,
-        vw: 1280,
-        vh: 800,
-        dw: 1280,
-        dh: 4000,
-        x: (i * 97) % 1280,
-        y: (i * 613) % 4000,
-      })),
-    )
-  const pages = Array.from({ length: PAGES }, (_, p) => events(p))
-  const latencies: number[] = []
-  const failed: Record<string, number> = {}
-  let ok = 0
-  let n = 0
-  const t0 = performance.now()
-  const end = t0 + DURATION_MS
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < end) {
-        const i = n++
-        const body = `{"siteKey":"${siteKey}","batchId":"${run}-${i}","visitorId":"v${i % 997}","sessionId":"s${i}","events":${pages[i % PAGES]}}`
-        const s = performance.now()
-        try {
-          const res = await fetch(`${urls[i % urls.length]}/v1/events/collect`, {
-            method: 'POST',
-            headers: { 'content-type': 'text/plain', 'user-agent': UA },
-            body,
-          })
-          await res.arrayBuffer()
-          latencies.push(performance.now() - s)
-          if (res.status === 202) ok++
-          else failed[res.status] = (failed[res.status] ?? 0) + 1
-        } catch (e) {
-          failed[(e as Error).message] = (failed[(e as Error).message] ?? 0) + 1
-        }
-      }
-    }),
-  )
-  return { ok, failed, ms: performance.now() - t0, latencies }
-}
-
-if (process.env.BENCH_LOAD !== undefined) {
-  process.stdout.write(JSON.stringify(await generate(JSON.parse(process.env.BENCH_LOAD) as Load)))
-} else {
-  await main()
-}
+await main()
 
 async function main(): Promise<void> {
-  // Loaded here, not in the load generator's process.
+  // Loaded when run, not when this module is read.
   const { loadConfig } = await import('@hm/gateway')
   const { jetstream } = await import('@nats-io/jetstream')
   const { Kvm } = await import('@nats-io/kv')
@@ -111,22 +44,6 @@ async function main(): Promise<void> {
   const { OwnershipRecorder } = await import('../runtime/test/cluster/ownership-recorder.ts')
   type Running = Awaited<ReturnType<typeof startProcess>>
   type Recorder = Awaited<ReturnType<typeof OwnershipRecorder.create>>
-
-  /** Runs the generator in a process of its own, so it does not share an event loop with any server. */
-  const load = (l: Load): Promise<LoadResult> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname], {
-        env: { ...process.env, BENCH_LOAD: JSON.stringify(l) },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      })
-      let out = ''
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-      child.once('error', reject)
-      child.once('exit', (code) => {
-        if (code === 0) resolve(JSON.parse(out) as LoadResult)
-        else reject(new Error(`load generator exited ${code}`))
-      })
-    })
 
   /** Clicks counted in ClickHouse over the bench's pages, read through a gateway's query API. */
   const counted = async (via: Running): Promise<number> => {
@@ -158,10 +75,11 @@ async function main(): Promise<void> {
   const throughput = async (gateways: Running[], via: Running): Promise<Throughput> => {
     const before = await counted(via)
     const t0 = performance.now()
-    const r = await load({
-      urls: gateways.map((g) => g.url),
+    const r = await runLoad({
+      urls: gateways.map((g) => `${g.url}/v1/events/collect`),
       siteKey: via.creds.siteKey,
       run: `r${Date.now()}`,
+      durationMs: DURATION_MS,
     })
     const accepted = r.ok * BATCH
     let total = 0
@@ -263,20 +181,16 @@ async function main(): Promise<void> {
   const bare = await bareHandoffs(moved)
   await rm(dir, { recursive: true, force: true })
 
-  const pct = (xs: number[], p: number): number => {
-    const s = [...xs].sort((a, b) => a - b)
-    return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN
-  }
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
   const ms = (n: number) => `${n.toFixed(1).padStart(7)} ms`
   const rate = (name: string, t: Throughput, baseline?: Throughput) =>
-    `  ${name.padEnd(52)}${fmt(t.acceptedRate).padStart(7)} events/s accepted  ${fmt(t.e2eRate).padStart(7)} events/s end to end   p50 ${pct(t.r.latencies, 50).toFixed(1)} ms   p99 ${pct(t.r.latencies, 99).toFixed(1)} ms${
+    `  ${name.padEnd(52)}${fmt(t.acceptedRate).padStart(7)} events/s accepted  ${fmt(t.e2eRate).padStart(7)} events/s end to end   p50 ${percentile(t.r.latencies, 50).toFixed(1)} ms   p99 ${percentile(t.r.latencies, 99).toFixed(1)} ms${
       baseline ? `   ratio ${(t.e2eRate / baseline.e2eRate).toFixed(2)}× end to end` : ''
     }${Object.keys(t.r.failed).length > 0 ? `   failed ${JSON.stringify(t.r.failed)}` : ''}`
   const spread = (name: string, xs: number[], baseline?: number[]) =>
-    `  ${name.padEnd(52)}${String(xs.length).padStart(3)} shards   p50 ${ms(pct(xs, 50))}   p99 ${ms(pct(xs, 99))}${
+    `  ${name.padEnd(52)}${String(xs.length).padStart(3)} shards   p50 ${ms(percentile(xs, 50))}   p99 ${ms(percentile(xs, 99))}${
       baseline
-        ? `   ratio p50 ${(pct(xs, 50) / pct(baseline, 50)).toFixed(1)}×  p99 ${(pct(xs, 99) / pct(baseline, 99)).toFixed(1)}×`
+        ? `   ratio p50 ${(percentile(xs, 50) / percentile(baseline, 50)).toFixed(1)}×  p99 ${(percentile(xs, 99) / percentile(baseline, 99)).toFixed(1)}×`
         : ''
     }`
 

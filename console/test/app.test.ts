@@ -11,9 +11,10 @@ import { get as httpGet } from 'node:http'
 import { after, before, describe, test } from 'node:test'
 import type { WireEvent } from '@hm/actors'
 import type { Page } from 'playwright-core'
+// One PNG decoder for the product's tests: the export renderer's (actors) and the canvas screenshots here.
+import { decodePng } from '../../actors/test/helpers/png.ts'
 import { startConsoleServer } from '../server.ts'
 import { type ConsoleHarness, startConsoleHarness, until } from './helpers/platform.ts'
-import { decodePng } from './helpers/png.ts'
 
 let h: ConsoleHarness
 const PAGE = '/shop'
@@ -77,7 +78,8 @@ async function readCanvas(page: Page): Promise<Canvas> {
   return {
     at(cell) {
       const p = local(cell)
-      return png.rgb(p.x, p.y)
+      const [r, g, b] = png.pixel(p.x, p.y)
+      return [r, g, b]
     },
     point(cell) {
       const p = local(cell)

@@ -9,9 +9,9 @@ import { mkdirSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, test } from 'node:test'
-import { inflateSync } from 'node:zlib'
 import { build } from 'esbuild'
 import { type Browser, chromium, type Page } from 'playwright-core'
+import { decodePng } from '../../actors/test/helpers/png.ts'
 import type { HeatmapCell, HeatmapGrid, HeatmapStyle, HeatmapView } from '../src/heatmap/index.ts'
 import type { Pixel } from './fixtures/heatmap/page.ts'
 
@@ -641,60 +641,3 @@ test('a scene for the eye: a click map over a page, saved to test-artifacts', LI
     )
   })
 })
-
-/** A PNG's size and pixels (8-bit RGB or RGBA, not interlaced: what Chromium writes). */
-function decodePng(buf: Buffer): {
-  width: number
-  height: number
-  pixel(x: number, y: number): [number, number, number, number]
-} {
-  assert.deepEqual([...buf.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature')
-  let width = 0
-  let height = 0
-  let channels = 0
-  const idat: Buffer[] = []
-  for (let pos = 8; pos < buf.length; ) {
-    const length = buf.readUInt32BE(pos)
-    const type = buf.toString('latin1', pos + 4, pos + 8)
-    const data = buf.subarray(pos + 8, pos + 8 + length)
-    if (type === 'IHDR') {
-      width = data.readUInt32BE(0)
-      height = data.readUInt32BE(4)
-      const [depth, colour, , , interlace] = data.subarray(8)
-      assert.ok(
-        depth === 8 && (colour === 2 || colour === 6) && interlace === 0,
-        `PNG kind ${data.subarray(8)}`,
-      )
-      channels = colour === 6 ? 4 : 3
-    } else if (type === 'IDAT') idat.push(data)
-    else if (type === 'IEND') break
-    pos += length + 12
-  }
-  const raw = inflateSync(Buffer.concat(idat))
-  const stride = width * channels
-  const out = Buffer.alloc(height * stride)
-  for (let y = 0; y < height; y++) {
-    const filter = raw[y * (stride + 1)]!
-    for (let i = 0; i < stride; i++) {
-      const v = raw[y * (stride + 1) + 1 + i]!
-      const a = i >= channels ? out[y * stride + i - channels]! : 0
-      const b = y > 0 ? out[(y - 1) * stride + i]! : 0
-      const c = i >= channels && y > 0 ? out[(y - 1) * stride + i - channels]! : 0
-      const p = a + b - c
-      const pa = Math.abs(p - a)
-      const pb = Math.abs(p - b)
-      const pc = Math.abs(p - c)
-      const predictor = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][filter]
-      assert.ok(predictor !== undefined, `PNG filter ${filter}`)
-      out[y * stride + i] = (v + predictor) & 0xff
-    }
-  }
-  return {
-    width,
-    height,
-    pixel(x, y) {
-      const i = y * stride + x * channels
-      return [out[i]!, out[i + 1]!, out[i + 2]!, channels === 4 ? out[i + 3]! : 255]
-    },
-  }
-}
