@@ -164,7 +164,7 @@ export class RuntimeHost implements FlushHost {
     if (this.flusher.unwrittenBatches > 0) {
       this.options.onError(
         new Error(
-          `${this.flusher.unwrittenBatches} flush batches not written; the transport will redeliver them`,
+          `${this.flusher.unwrittenBatches} flush batches not written: what was committed is applied at the next start (or by the shards' next owners), the rest the transport redelivers`,
         ),
         'stop',
       )
