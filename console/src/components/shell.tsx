@@ -8,6 +8,7 @@ import { session, signOut, switchOrg } from '../auth/session'
 /** Sections of the console and the permission each needs; the navigation shows only what the role may open. */
 const sections: Array<{ href: string; label: string; permission: Permission }> = [
   { href: '/sites', label: 'Sites', permission: 'sites:read' },
+  { href: '/sessions', label: 'Sessions', permission: 'sessions:read' },
   { href: '/members', label: 'Members', permission: 'members:read' },
   { href: '/privacy', label: 'Privacy', permission: 'privacy:read' },
   { href: '/audit', label: 'Audit log', permission: 'audit:read' },

@@ -244,6 +244,10 @@ function Viewer() {
     <section class="viewer" aria-labelledby="viewer-title">
       <p class="crumbs">
         <A href="/sites">Sites</A> / <A href={`/sites/${params.siteId}`}>{site()?.name ?? '…'}</A> /
+        <Show when={auth.can('sessions:read')}>
+          {' '}
+          <A href={`/sites/${params.siteId}/sessions`}>Sessions of this site</A>
+        </Show>
       </p>
       <h1 id="viewer-title">Heatmaps</h1>
 

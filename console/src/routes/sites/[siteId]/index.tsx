@@ -50,13 +50,18 @@ function SiteOverview() {
             <A href="/sites">Sites</A> /
           </p>
           <h1 id="site-title">{s().name}</h1>
-          <Show when={auth.can('heatmaps:read')}>
-            <p>
+          <p>
+            <Show when={auth.can('heatmaps:read')}>
               <A href={`/sites/${s().id}/heatmap`} class="button primary">
                 Open heatmaps
+              </A>{' '}
+            </Show>
+            <Show when={auth.can('sessions:read')}>
+              <A href={`/sites/${s().id}/sessions`} class="button">
+                Sessions
               </A>
-            </p>
-          </Show>
+            </Show>
+          </p>
           <h2>Install</h2>
           <p>Put this tag in the &lt;head&gt; of every page of {s().domain}:</p>
           <div class="snippet">
