@@ -86,9 +86,21 @@ export class ClusterMember {
   static async join(options: ClusterMemberOptions): Promise<ClusterMember> {
     const o = resolve(options)
     const kvm = new Kvm(options.connection)
-    const open = async (name: string): Promise<KV> => {
+    const create = async (name: string): Promise<KV> => {
       // The bucket's max age is the lease: a 2.9 server ignores per-key TTLs.
-      const kv = await kvm.create(name, { history: 1, ttl: o.leaseMs })
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await kvm.create(name, { history: 1, ttl: o.leaseMs })
+        } catch (e) {
+          // Nodes starting together create the bucket at once; the server refuses all but one ("subjects
+          // overlap with an existing stream"), and the bucket is there to open a moment later.
+          if (attempt >= 10 || !/subjects overlap|already in use/i.test(String((e as Error).message))) throw e
+          await new Promise((r) => setTimeout(r, 50 * attempt))
+        }
+      }
+    }
+    const open = async (name: string): Promise<KV> => {
+      const kv = await create(name)
       const ttl = (await kv.status()).ttl
       if (ttl !== o.leaseMs) {
         throw new RuntimeError(
