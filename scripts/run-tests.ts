@@ -7,7 +7,8 @@ import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
-const packages = ['runtime', 'actors', 'gateway', 'sdk', 'console']
+// deploy/ is not a workspace; its tests parse the compose file and the Nomad jobs.
+const packages = ['runtime', 'actors', 'gateway', 'sdk', 'console', 'deploy']
 const only = process.argv.slice(2)
 
 function find(dir: string, out: string[]): void {
