@@ -1,7 +1,12 @@
 /**
  * The gateway's wire types as the console reads them (the console depends on the API, not on the
- * gateway's code). Field names and shapes follow the route schemas served at `/docs/json`.
+ * gateway's code). Field names and shapes follow the route schemas served at `/docs/json`. The session
+ * shapes are the ones the session queries answer with, imported as types only: nothing of `@hm/actors`
+ * reaches the browser bundle.
  */
+import type { SessionPage, SessionSummary, TimelineEvent } from '@hm/actors'
+
+export type { SessionPage, SessionSummary, TimelineEvent }
 
 export type Role = 'owner' | 'admin' | 'manager' | 'analyst' | 'viewer'
 
@@ -197,43 +202,6 @@ export interface Deletion {
 export const sessionSorts = ['started', 'duration', 'pageviews', 'clicks', 'rage', 'dead'] as const
 export type SessionSort = (typeof sessionSorts)[number]
 
-/** One page of a session: when it was entered, how long it was read, how deep it was scrolled. */
-export interface SessionPage {
-  page: string
-  enteredAt: number
-  dwellMs: number
-  /** Deepest viewport bottom reached, px, and as a share of the document height. */
-  maxScrollPx: number
-  maxScroll: number
-}
-
-/** A session's summary, as `GET /v1/sites/<id>/sessions` lists it. */
-export interface SessionSummary {
-  sessionId: string
-  visitorId: string
-  startedAt: number
-  lastEventAt: number
-  durationMs: number
-  pageviews: number
-  clicks: number
-  /** Rage bursts, and the clicks in them. */
-  rage: number
-  rageClicks: number
-  dead: number
-  events: number
-  entryPage: string
-  exitPage: string
-  referrer: string
-  device: string
-  browser: string
-  os: string
-  country: string
-  /** The viewport class (`mobile`, `tablet`, `desktop`). */
-  viewport: string
-  ended: boolean
-  pages: SessionPage[]
-}
-
 /** `GET /v1/sites/<id>/sessions`. */
 export interface SessionsAnswer {
   siteId: string
@@ -241,24 +209,6 @@ export interface SessionsAnswer {
   to: number
   total: number
   sessions: SessionSummary[]
-}
-
-/**
- * One stored event of a session. Coordinates are document pixels; `value` is the rest (move), the depth
- * (scroll, also in `y`), the clicks of the burst (rage) or the visible ms (attention).
- */
-export interface TimelineEvent {
-  ts: number
-  type: string
-  page: string
-  x: number
-  y: number
-  selector: string
-  value: number
-  vw: number
-  vh: number
-  dw: number
-  dh: number
 }
 
 /** `GET /v1/sites/<id>/sessions/<session id>`: the summary (null before the first one is written) and the timeline. */
