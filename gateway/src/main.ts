@@ -23,6 +23,8 @@ async function main(): Promise<void> {
     `  cache            ${platform.stores.cache}`,
     `  messaging        ${platform.stores.messaging}`,
     `  actor runtime    ${platform.runtime.stats().threads} worker threads, ${platform.runtime.stats().shards} shards`,
+    '',
+    `  Console          ${platform.url}/console/`,
   ]
   if (platform.demo !== undefined) {
     const d = platform.demo
