@@ -1,17 +1,5 @@
-/**
- * Ingest over HTTP, embedded mode: batches of 50 click events posted by one load generator (a child
- * process, keep-alive fetch, fixed concurrency) to
- *   - baseline: a bare Fastify route that parses the same body and discards it — the HTTP ceiling;
- *   - result: `POST /v1/events/collect` of the running platform — the whole ingest pipeline, 202 after
- *     the transport's fsync, then until every accepted event is counted in ClickHouse (end to end).
- * Prints events/s and p50/p99 request latency of both, and the ratio.
- *
- * `node --import tsx bench/ingest-http.ts` (BENCH_HTTP_MS: duration of each run, default 8000).
- */
-
-import { mkdtemp, rm } from 'node:fs/promises'
-import { availableParallelism, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { availableParallelism } from 'node:os'
+import { startEmbedded } from './embedded.ts'
 import { LOAD_SHAPE, type LoadResult, percentile, runLoad } from './load.ts'
 
 const { batch: BATCH, pages: PAGES, concurrency: CONCURRENCY } = LOAD_SHAPE
@@ -45,18 +33,7 @@ const base = await runLoad({
 await bare.close()
 
 // Result: the platform, embedded, limits off (one generator is one client address).
-const { loadConfig, startPlatform } = await import('@hm/gateway')
-const dir = await mkdtemp(join(tmpdir(), 'hm-bench-'))
-const platform = await startPlatform(
-  loadConfig({
-    HM_DATA_DIR: dir,
-    HM_PORT: '0',
-    HM_DEMO_TRAFFIC: 'false',
-    HM_LOG_LEVEL: 'error',
-    HM_RATE_LIMIT_PER_IP: '0',
-    HM_RATE_LIMIT_PER_SITE: '0',
-  }),
-)
+const { platform, stop } = await startEmbedded('hm-bench-')
 const { siteKey, siteId, apiKey } = platform.demo!
 const t0 = performance.now()
 const result = await runLoad({
@@ -85,8 +62,7 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 200))
 }
 const e2eSeconds = (performance.now() - t0) / 1000
-await platform.stop()
-await rm(dir, { recursive: true, force: true })
+await stop()
 
 const baseRate = (base.ok * BATCH) / (base.ms / 1000)
 const httpRate = accepted / (result.ms / 1000)

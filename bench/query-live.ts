@@ -9,35 +9,20 @@
  * the part of the path before the actors.
  */
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { availableParallelism, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type { WireEvent } from '@hm/actors'
 import { connect } from '../gateway/test/query/ws-client.ts'
+import { startEmbedded } from './embedded.ts'
+import { percentile } from './load.ts'
 
 const LOAD = Number(process.env.BENCH_LIVE_LOAD ?? 1000)
 const SECONDS = Number(process.env.BENCH_LIVE_SECONDS ?? 15)
 const PROBE_MS = 100
 const screen = { vw: 1280, vh: 800, dw: 1280, dh: 40_000 }
 
-const pct = (sorted: number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
-
 async function measure(): Promise<void> {
-  // Loaded here, in the child only: `npm run bench` itself does not need the gateway.
-  const { loadConfig, startPlatform } = await import('@hm/gateway')
-  const dir = await mkdtemp(join(tmpdir(), 'hm-bench-live-'))
-  const platform = await startPlatform(
-    loadConfig({
-      HM_DATA_DIR: dir,
-      HM_PORT: '0',
-      HM_DEMO_TRAFFIC: 'false',
-      HM_LOG_LEVEL: 'error',
-      HM_RATE_LIMIT_PER_IP: '0',
-      HM_RATE_LIMIT_PER_SITE: '0',
-    }),
-  )
+  const { platform, stop } = await startEmbedded('hm-bench-live-')
   const { siteKey, siteId, apiKey } = platform.demo!
   let batchNo = 0
   const post = (sessionId: string, events: WireEvent[]): Promise<Response> =>
@@ -123,25 +108,21 @@ async function measure(): Promise<void> {
     clearInterval(watcher)
     ws.close()
 
-    const live = probes
-      .filter((p) => arrived.has(p.cell))
-      .map((p) => arrived.get(p.cell)! - p.t0)
-      .sort((a, b) => a - b)
-    const accept = probes.map((p) => p.t202 - p.t0).sort((a, b) => a - b)
+    const live = probes.filter((p) => arrived.has(p.cell)).map((p) => arrived.get(p.cell)! - p.t0)
+    const accept = probes.map((p) => p.t202 - p.t0)
     const lost = probes.length - live.length
     const f = (ms: number): string => `${ms.toFixed(1).padStart(6)} ms`
     console.log(
       `\nlive path, ${probes.length} probe clicks every ${PROBE_MS} ms under ${LOAD.toLocaleString('en-US')} background events/s (${loadSent.toLocaleString('en-US')} sent), ${availableParallelism()} cores`,
     )
     console.log(
-      `  baseline  POST → 202 (durably accepted)       p50 ${f(pct(accept, 50))}   p99 ${f(pct(accept, 99))}`,
+      `  baseline  POST → 202 (durably accepted)       p50 ${f(percentile(accept, 50))}   p99 ${f(percentile(accept, 99))}`,
     )
     console.log(
-      `  result    POST → delta on the WebSocket       p50 ${f(pct(live, 50))}   p99 ${f(pct(live, 99))}   ratio p99 ${(pct(live, 99) / pct(accept, 99)).toFixed(2)}× (target p99 ≤ 250 ms)${lost > 0 ? `; ${lost} probes never arrived` : ''}`,
+      `  result    POST → delta on the WebSocket       p50 ${f(percentile(live, 50))}   p99 ${f(percentile(live, 99))}   ratio p99 ${(percentile(live, 99) / percentile(accept, 99)).toFixed(2)}× (target p99 ≤ 250 ms)${lost > 0 ? `; ${lost} probes never arrived` : ''}`,
     )
   } finally {
-    await platform.stop()
-    await rm(dir, { recursive: true, force: true })
+    await stop()
   }
 }
 
