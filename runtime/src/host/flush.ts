@@ -70,6 +70,7 @@ const PRUNE_EVERY_MS = 10 * 60_000
 export class Flusher {
   private unwritten: Unwritten[] = []
   private readonly committed: Committed[] = []
+  private readonly snapshotIndexes = new WeakMap<readonly SnapshotRecord[], Map<string, Uint8Array | null>>()
   /** Dead letters not yet in the store. */
   private readonly letters: Array<DeadLetter & { at: number }> = []
   private readonly packr = new Packr({ useRecords: false })
@@ -169,18 +170,42 @@ export class Flusher {
 
   /** Snapshots not yet applied are served from memory, so a replay never reads stale state. */
   async loadSnapshots(refs: ActorRef[]): Promise<Map<string, Uint8Array>> {
+    // Newest first: the latest snapshot handed out and not yet applied wins over older ones and the store.
+    const sources = [
+      ...this.unwritten.map((u) => u.snapshots).reverse(),
+      ...this.committed.map((c) => c.content.snapshots).reverse(),
+    ]
     const pending = new Map<string, Uint8Array | null>()
-    for (const c of this.committed)
-      for (const s of c.content.snapshots) pending.set(refId(s.type, s.key), s.data)
-    for (const u of this.unwritten) for (const s of u.snapshots) pending.set(refId(s.type, s.key), s.data)
+    for (const r of refs) {
+      const id = refId(r.type, r.key)
+      for (const list of sources) {
+        const data = this.snapshotsById(list).get(id)
+        if (data !== undefined) {
+          pending.set(id, data)
+          break
+        }
+      }
+    }
     const index = this.host.snapshotIndex
     const fromStore = refs.filter((r) => !pending.has(refId(r.type, r.key)) && index.mayHave(r))
     const out = await this.host.options.store.loadSnapshots(fromStore)
-    for (const r of refs) {
-      const p = pending.get(refId(r.type, r.key))
-      if (p) out.set(refId(r.type, r.key), p)
-    }
+    for (const [id, data] of pending) if (data !== null) out.set(id, data)
     return out
+  }
+
+  /**
+   * A list of snapshots by actor, built once per list: activations ask for a few actors at a time while a
+   * cycle holds thousands of snapshots, and walking them all on every ask cost a tenth of the main thread
+   * under ingest load.
+   */
+  private snapshotsById(list: readonly SnapshotRecord[]): Map<string, Uint8Array | null> {
+    let byId = this.snapshotIndexes.get(list)
+    if (byId === undefined) {
+      byId = new Map()
+      for (const s of list) byId.set(refId(s.type, s.key), s.data)
+      this.snapshotIndexes.set(list, byId)
+    }
+    return byId
   }
 
   private collect(run: ShardRun, r: FlushResult): void {
