@@ -17,13 +17,21 @@ COPY . .
 RUN npm run build:sdk && npm run build:console
 # `npm prune --omit=dev` would remove tsx, which runs the TypeScript sources (the gateway and its worker
 # threads load it), so only the development tools nothing at run time imports are removed: the linter,
-# the compiler and the headless browser driver of the tests.
-RUN rm -rf node_modules/@biomejs node_modules/typescript node_modules/@typescript \
-      node_modules/playwright-core node_modules/fast-check \
+# the compiler and the property-test library. (playwright-core stays: the gateway drives Chromium with it
+# for the screenshots behind heatmaps.)
+RUN rm -rf node_modules/@biomejs node_modules/typescript node_modules/@typescript node_modules/fast-check \
  && rm -rf bench scripts deploy runtime/test actors/test gateway/test sdk/test console/test
 
 # Stage 2: the slim base, the built app, and an unprivileged user (uid 1000, `node`).
 FROM node:20.20.2-bookworm-slim
+# Debian's Chromium (and a font) for the screenshots of pages behind heatmaps, taken by gateway processes.
+# `--build-arg SCREENSHOTS=false` leaves it out (about 300 MB less); the gateway then answers screenshot
+# requests with HM_ERR_SCREENSHOT_UNAVAILABLE and the console shows the framed page or a blank stage.
+ARG SCREENSHOTS=true
+RUN if [ "$SCREENSHOTS" = true ]; then \
+      apt-get update && apt-get install -y --no-install-recommends chromium fonts-dejavu-core \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi
 ENV NODE_ENV=production \
     HM_HOST=0.0.0.0 \
     HM_DATA_DIR=/data \

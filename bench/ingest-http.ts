@@ -56,7 +56,7 @@ const counted = async () => {
 }
 let total = 0
 for (;;) {
-  await platform.runtime.flushNow()
+  await platform.runtime!.flushNow()
   total = await counted()
   if (total >= accepted || performance.now() - t0 > DURATION_MS * 20) break
   await new Promise((r) => setTimeout(r, 200))

@@ -1,8 +1,8 @@
 /**
  * The console's WebGL2 heatmap renderer in real headless Chromium (WebGL through SwiftShader), checked by
  * the pixels it draws: colours of hot, medium and empty cells, live increments, scrolling, resizing at
- * another device pixel ratio, opacity, the diverging ramp, full-width bands, a large page, context loss,
- * the PNG export, and that the legend and the hover count read the real counts.
+ * another device pixel ratio, opacity, the diverging ramp, a scale shared by two maps, full-width bands,
+ * a large page, context loss, the PNG export, and that the legend and the hover count read the real counts.
  */
 import assert from 'node:assert/strict'
 import { mkdirSync } from 'node:fs'
@@ -386,6 +386,121 @@ test('the diverging ramp draws losses in blue, gains in red and no change not at
   })
 })
 
+test(
+  'a shared scale draws the same value in the same colour on two maps, counts and differences alike',
+  LIMIT,
+  async () => {
+    await withPage(async (page) => {
+      // Two sides of a comparison: A's busiest cell is 100, B's only 50.
+      const colours = await page.evaluate(
+        ([view, style, a, b, p, q]) => {
+          const sideA = window.hmTest.scene()
+          const sideB = window.hmTest.scene()
+          for (const [s, cells] of [
+            [sideA, a],
+            [sideB, b],
+          ] as const) {
+            s.renderer.setGrid({ xCells: 20, yBandPx: 16, cells })
+            s.renderer.setView(view)
+            s.renderer.setStyle(style)
+          }
+          const own = { b50: sideB.pixel(p[0], p[1]), legend: sideB.renderer.legend() }
+          // The scale both share: the higher of the two peaks.
+          const scale = Math.max(sideA.renderer.legend().peak, sideB.renderer.legend().peak)
+          sideA.renderer.setStyle({ scale })
+          sideB.renderer.setStyle({ scale })
+          return {
+            own,
+            shared: {
+              a100: sideA.pixel(p[0], p[1]),
+              a50: sideA.pixel(q[0], q[1]),
+              b50: sideB.pixel(p[0], p[1]),
+              legend: sideB.renderer.legend(),
+            },
+          }
+        },
+        [
+          VIEW,
+          STYLE,
+          [
+            [5, 5, 100],
+            [15, 5, 50],
+          ],
+          [
+            [5, 5, 50],
+            [15, 5, 25],
+          ],
+          at(5, 5),
+          at(15, 5),
+        ] as const,
+      )
+      assert.ok(
+        isRed(colours.own.b50),
+        `alone, B's busiest cell takes the hottest colour ${show(colours.own.b50)}`,
+      )
+      assert.deepEqual([colours.own.legend.max, colours.own.legend.peak], [50, 50])
+      assert.ok(isRed(colours.shared.a100) && colours.shared.a100.a >= 250, show(colours.shared.a100))
+      assert.ok(
+        !isRed(colours.shared.b50),
+        `on A's scale B's 50 is no longer hot ${show(colours.shared.b50)}`,
+      )
+      for (const k of ['r', 'g', 'b', 'a'] as const)
+        assert.ok(
+          Math.abs(colours.shared.b50[k] - colours.shared.a50[k]) <= 2,
+          `50 on B ${show(colours.shared.b50)}, 50 on A ${show(colours.shared.a50)}`,
+        )
+      assert.deepEqual(
+        [colours.shared.legend.max, colours.shared.legend.peak],
+        [100, 50],
+        'the legend spans the shared scale and still knows its own peak',
+      )
+
+      // A difference map on a fixed scale: −50 of ±100 is the legend's −50 colour, not the deepest blue.
+      await scene(
+        page,
+        grid([
+          [5, 5, -50],
+          [15, 5, 25],
+        ]),
+        { ramp: 'diverging', scale: 100 },
+      )
+      const loss = await pixel(page, at(5, 5))
+      const gain = await pixel(page, at(15, 5))
+      const legend = await page.evaluate(() => window.current!.renderer.legend())
+      assert.deepEqual(
+        legend.stops.map((s) => s.value),
+        [-100, -50, 0, 50, 100],
+      )
+      const [r, g, b, a] = legend.stops[1]!.color.match(/[\d.]+/g)!.map(Number) as [
+        number,
+        number,
+        number,
+        number,
+      ]
+      for (const [got, want] of [
+        [loss.r, r],
+        [loss.g, g],
+        [loss.b, b],
+        [loss.a, a * 255],
+      ] as const)
+        assert.ok(
+          Math.abs(got - want) <= 8,
+          `−50 ${show(loss)} against the legend's ${legend.stops[1]!.color}`,
+        )
+      assert.ok(gain.r > gain.b && gain.a > 40 && gain.a < loss.a, `+25 is a pale red ${show(gain)}`)
+
+      // A bad scale is refused by name; no scale is the field's own peak again.
+      const bad = await page.evaluate(() =>
+        window.hmTest.codeOf(() => window.current!.renderer.setStyle({ scale: 0 })),
+      )
+      assert.match(bad ?? '', /^HM_ERR_HEATMAP_BAD_STYLE: .*scale 0/)
+      await page.evaluate(() => window.current!.renderer.setStyle({ scale: undefined }))
+      const deep = await pixel(page, at(5, 5))
+      assert.ok(isBlue(deep) && deep.a >= 240, `on its own peak −50 is the deepest blue ${show(deep)}`)
+    })
+  },
+)
+
 test('a grid of one column is drawn as full-width bands', LIMIT, async () => {
   await withPage(async (page) => {
     await scene(
@@ -413,6 +528,45 @@ test('a grid of one column is drawn as full-width bands', LIMIT, async () => {
     assert.equal(await countAt(page, [390, y]), 100)
   })
 })
+
+test(
+  'full-width rows read their own values: a run of one value is drawn and scaled at that value',
+  LIMIT,
+  async () => {
+    await withPage(async (page) => {
+      // A scroll-depth curve: 8 page views saw rows 0–9, 4 saw rows 10–19.
+      const cells: HeatmapCell[] = []
+      for (let y = 0; y < 20; y++) cells.push([0, y, y < 10 ? 8 : 4])
+      await scene(page, grid(cells, 1))
+      const legend = await page.evaluate(() => window.current!.renderer.legend())
+      assert.ok(
+        Math.abs(legend.peak - 8) < 0.05,
+        `the legend's peak is the rows' 8, not their overlap: ${legend.peak}`,
+      )
+      const hot = await pixel(page, [200, (5 + 0.5) * BAND])
+      assert.ok(isRed(hot) && hot.a >= 240, `in the run of 8 ${show(hot)}`)
+      // The run of 4 is drawn in the legend's colour for 4 (half the scale).
+      const half = await pixel(page, [200, (15 + 0.5) * BAND])
+      const [r, g, b, a] = legend.stops[2]!.color.match(/[\d.]+/g)!.map(Number) as [
+        number,
+        number,
+        number,
+        number,
+      ]
+      assert.ok(Math.abs(legend.stops[2]!.value - 4) < 0.05, `the middle stop ${legend.stops[2]!.value}`)
+      for (const [got, want] of [
+        [half.r, r],
+        [half.g, g],
+        [half.b, b],
+        [half.a, a * 255],
+      ] as const)
+        assert.ok(
+          Math.abs(got - want) <= 12,
+          `the run of 4 ${show(half)} against the legend's ${legend.stops[2]!.color}`,
+        )
+    })
+  },
+)
 
 test('a 50,000 px page of 100k cells draws only what is in view and reuses its buffers', LIMIT, async () => {
   await withPage(async (page) => {

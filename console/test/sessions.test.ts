@@ -66,7 +66,7 @@ let summary: Summary
 before(async () => {
   h = await startConsoleHarness()
   await h.send(SESSION, script)
-  await h.platform.runtime.flushNow()
+  await h.platform.runtime!.flushNow()
   const { siteId, apiKey } = h.platform.demo!
   // The summary holding every posted event (a live session's summary is written as it goes).
   summary = await until(

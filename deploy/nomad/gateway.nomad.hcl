@@ -1,6 +1,6 @@
-# Gateway nodes: the nodes users reach (SDK ingest, APIs, live WebSocket), behind a load balancer that
-# finds them through the "heatmap-gateway" service. Every process is also a cluster node, so these hold
-# shards too; the runtime job adds nodes that are not published.
+# Gateway processes (HM_ROLE=gateway): what users reach (SDK ingest, APIs, live WebSocket), behind a load
+# balancer that finds them through the "heatmap-gateway" service. They host no actors and hold no shard:
+# events go to the JetStream stream, asks and live topics to the runtime job's nodes over NATS.
 job "heatmap-gateway" {
   type = "service"
 
@@ -82,6 +82,8 @@ job "heatmap-gateway" {
         HM_FLUSH_INTERVAL_MS = "1000"
         HM_NATS_STREAM       = "HM_EVENTS"
         HM_CLUSTER           = "hm"
+        HM_ROLE              = "gateway"
+        HM_NATS_REPLICAS     = "3"
         HM_TRUST_PROXY_HOPS  = "1"
         HM_DEMO              = "false"
         HM_DEMO_TRAFFIC      = "false"
@@ -97,9 +99,7 @@ job "heatmap-gateway" {
         data        = <<-EOT
         {{- with nomadVar "nomad/jobs" }}{{ $v := . }}
         HM_PUBLIC_URL={{ .public_url }}
-        {{- range nomadService "heatmap-nats" }}
-        HM_NATS_URL=nats://{{ .Address }}:{{ .Port }}
-        {{- break }}{{ end }}
+        HM_NATS_URL={{ range $i, $s := nomadService "heatmap-nats" }}{{ if $i }},{{ end }}nats://{{ $s.Address }}:{{ $s.Port }}{{ end }}
         {{- range nomadService "heatmap-clickhouse" }}
         HM_CLICKHOUSE_URL=http://{{ .Address }}:{{ .Port }}
         {{- end }}

@@ -1,5 +1,5 @@
-# Runtime nodes: the same process as the gateway (every node serves the API), not published to users;
-# they hold most of the shards. SIGTERM hands every shard off (committed and acknowledged) and exits 0,
+# Runtime nodes (HM_ROLE=runtime): they host the actors and hold every shard between them, serve only
+# /v1/health and /metrics, and are not published to users. SIGTERM hands every shard off (committed and acknowledged) and exits 0,
 # so a stop or a rolling update loses nothing and replays nothing.
 job "heatmap-runtime" {
   type = "service"
@@ -101,6 +101,8 @@ job "heatmap-runtime" {
         HM_FLUSH_INTERVAL_MS = "1000"
         HM_NATS_STREAM       = "HM_EVENTS"
         HM_CLUSTER           = "hm"
+        HM_ROLE              = "runtime"
+        HM_NATS_REPLICAS     = "3"
         HM_DEMO              = "false"
         HM_DEMO_TRAFFIC      = "false"
         HM_LOG_LEVEL         = "info"
@@ -113,9 +115,7 @@ job "heatmap-runtime" {
         env         = true
         change_mode = "restart"
         data        = <<-EOT
-        {{- range nomadService "heatmap-nats" }}
-        HM_NATS_URL=nats://{{ .Address }}:{{ .Port }}
-        {{- break }}{{ end }}
+        HM_NATS_URL={{ range $i, $s := nomadService "heatmap-nats" }}{{ if $i }},{{ end }}nats://{{ $s.Address }}:{{ $s.Port }}{{ end }}
         {{- range nomadService "heatmap-clickhouse" }}
         HM_CLICKHOUSE_URL=http://{{ .Address }}:{{ .Port }}
         {{- end }}

@@ -22,6 +22,7 @@ export function read(path: string): string {
 export const requiredOnNodes = [
   'HM_HOST',
   'HM_PORT',
+  'HM_ROLE',
   'HM_NODE_ID',
   'HM_NATS_URL',
   'HM_CLICKHOUSE_URL',
@@ -39,6 +40,7 @@ export const sharedByNodes = [
   'HM_LEASE_MS',
   'HM_NATS_STREAM',
   'HM_CLUSTER',
+  'HM_NATS_REPLICAS',
   'HM_AUTH_SECRET',
   'HM_ENCRYPTION_KEYS',
 ] as const

@@ -81,6 +81,17 @@ describe('docker-compose.yml', () => {
     assertConsoleEnv('compose console', env(services.console!))
   })
 
+  test('the gateway hosts no actors and the runtime nodes serve no API; replicas fit the NATS servers', () => {
+    assert.equal(env(services.gateway!).HM_ROLE, 'gateway')
+    const runtimes = nodes.filter(([name]) => name !== 'gateway')
+    assert.ok(runtimes.length >= 2, 'two or more runtime nodes')
+    for (const [name, s] of runtimes) assert.equal(env(s).HM_ROLE, 'runtime', name)
+    // The users' and the console's entry is the gateway: only it publishes a port among the nodes.
+    for (const [name, s] of runtimes) assert.deepEqual(containerPorts(s), [], `${name} publishes a port`)
+    for (const [name, s] of nodes)
+      assert.equal(Number(env(s).HM_NATS_REPLICAS), 1, `${name}: one NATS server, one replica`)
+  })
+
   test('ports agree between services', () => {
     const gateway = env(services.gateway!)
     assert.ok(

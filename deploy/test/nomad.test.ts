@@ -69,16 +69,19 @@ const expressionSamples: Record<string, string> = {
 
 /** Renders a template the way consul-template would for one discovered instance of each service. */
 function render(data: string): string {
-  return data.replace(/\{\{-?\s*(.*?)\s*-?\}\}/g, (_, expr: string) => {
-    const field = /^\$?[a-z]*\.([A-Za-z_]+)$/.exec(expr)?.[1]
-    if (field !== undefined) {
-      const v = expressionSamples[field]
-      assert.ok(v !== undefined, `no sample for {{ ${expr} }}`)
-      return v
-    }
-    if (/^env "NOMAD_ALLOC_INDEX"$/.test(expr)) return '0'
-    return '' // range, with, end, break, assignments
-  })
+  // One instance: a separator written only before later instances (`{{ if $i }},{{ end }}`) is not.
+  return data
+    .replace(/\{\{-?\s*if \$i\s*-?\}\}.*?\{\{-?\s*end\s*-?\}\}/g, '')
+    .replace(/\{\{-?\s*(.*?)\s*-?\}\}/g, (_, expr: string) => {
+      const field = /^\$?[a-z]*\.([A-Za-z_]+)$/.exec(expr)?.[1]
+      if (field !== undefined) {
+        const v = expressionSamples[field]
+        assert.ok(v !== undefined, `no sample for {{ ${expr} }}`)
+        return v
+      }
+      if (/^env "NOMAD_ALLOC_INDEX"$/.test(expr)) return '0'
+      return '' // range, with, end, break, assignments
+    })
 }
 
 /** The NAME=value lines of an env template, raw (with their {{ }} expressions) and rendered. */
@@ -185,6 +188,30 @@ describe('deploy/nomad', () => {
         `${job}: kill_timeout ${kill} ms ≤ drain budget ${drainBudgetMs(env)} ms`,
       )
       assert.ok(kill > Number(env.HM_LEASE_MS), `${job}: kill_timeout ≤ HM_LEASE_MS`)
+    }
+  })
+
+  test('gateways host no actors, runtime nodes serve no API; every NATS server is a seed and replicas fit them', () => {
+    assert.equal(taskEnv(task('heatmap-gateway')).HM_ROLE, 'gateway')
+    assert.equal(taskEnv(task('heatmap-runtime')).HM_ROLE, 'runtime')
+    const servers = Number(task('heatmap-nats').groupBlock.count)
+    for (const job of nodeJobs) {
+      const replicas = Number(taskEnv(task(job)).HM_NATS_REPLICAS)
+      assert.ok(
+        replicas > 1 && replicas <= servers,
+        `${job}: HM_NATS_REPLICAS ${replicas} of ${servers} servers`,
+      )
+      // Every registered NATS server goes into HM_NATS_URL, so a node reaches the cluster while one is down.
+      const line = task(job)
+        .templates.flatMap((t) => envLines(t))
+        .find((l) => l.name === 'HM_NATS_URL')
+      assert.ok(line, `${job}: HM_NATS_URL comes from a template`)
+      assert.match(
+        line.raw,
+        /range \$i, \$s := nomadService "heatmap-nats"/,
+        `${job}: lists every NATS server`,
+      )
+      assert.doesNotMatch(line.raw, /break/, `${job}: HM_NATS_URL must not stop at the first server`)
     }
   })
 

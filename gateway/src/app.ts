@@ -1,5 +1,6 @@
+import { hostname } from 'node:os'
 import { type HeatmapQueries, PAGE_ACTOR, pageActorKey } from '@hm/actors'
-import type { RuntimeHost, Transport } from '@hm/runtime'
+import { nodeStats, type RuntimeHost, type Transport } from '@hm/runtime'
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify'
 import type pg from 'pg'
 import { Registry } from 'prom-client'
@@ -18,15 +19,18 @@ import ingest from './plugins/ingest.ts'
 import live from './plugins/live.ts'
 import members from './plugins/members.ts'
 import metrics from './plugins/metrics.ts'
+import pageViews, { type PageViewsOptions } from './plugins/page-views.ts'
 import privacy from './plugins/privacy.ts'
 import query from './plugins/query/index.ts'
+import runtimeDashboard, { type RuntimeStatsSource } from './plugins/runtime-dashboard.ts'
 import sdkAssets from './plugins/sdk-assets.ts'
 import websites from './plugins/websites.ts'
 import type { Cache } from './stores/cache.ts'
 
 export interface AppOptions {
   transport: Transport
-  runtime: RuntimeHost
+  /** This process's actors; absent on a gateway-only node, which reaches them through `actors`. */
+  runtime?: RuntimeHost
   queries: HeatmapQueries
   pool: pg.Pool
   cache: Cache
@@ -44,6 +48,10 @@ export interface AppOptions {
   extend?: (app: FastifyInstance) => Promise<void>
   /** Asks and live topics of actors on every node of a cluster; this process's runtime by default. */
   actors?: ActorAccess
+  /** Every runtime node's figures for the runtime dashboard; this process's runtime alone by default. */
+  runtimeStats?: RuntimeStatsSource
+  /** The page behind heatmaps (frame check, screenshots); defaults as in `config.ts`. */
+  pageViews?: Partial<Omit<PageViewsOptions, 'pool' | 'registry'>>
 }
 
 /** How the APIs reach actors: `RuntimeHost` alone, or a cluster node's location-transparent access. */
@@ -130,14 +138,32 @@ export async function buildManagementApp(o: {
   return app
 }
 
+/**
+ * A runtime-only node (`HM_ROLE=runtime`): its actors take no HTTP traffic, so it serves what an
+ * orchestrator and a scraper need — `/v1/health` (the host's figures and the cluster's view) and
+ * `/metrics`.
+ */
+export async function buildRuntimeApp(o: {
+  runtime: RuntimeHost
+  registry: Registry
+  logLevel: string
+  cluster: () => unknown
+}): Promise<FastifyInstance> {
+  const app = createFastify({ logLevel: o.logLevel })
+  app.get('/v1/health', async () => ({ status: 'ok', runtime: o.runtime.stats(), cluster: o.cluster() }))
+  await app.register(metrics, { registry: o.registry })
+  return app
+}
+
 /** The gateway: one Fastify app, each feature an encapsulated plugin; errors in one documented format. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const actors: ActorAccess = options.actors ?? options.runtime
+  const actors = options.actors ?? options.runtime
+  if (actors === undefined) throw new Error('buildApp: give runtime, actors, or both')
   const app = createFastify(options)
   const registry = options.registry ?? new Registry()
 
   await app.register(docs)
-  app.get('/v1/health', async () => ({ status: 'ok', runtime: options.runtime.stats() }))
+  app.get('/v1/health', async () => ({ status: 'ok', runtime: options.runtime?.stats() ?? null }))
   await app.register(ingest, {
     transport: options.transport,
     pool: options.pool,
@@ -186,5 +212,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     authenticate: (token) => authenticate(accounts, token),
     watch: (topic, listener) => actors.watch(topic, listener),
   })
+  await app.register(pageViews, {
+    pool: options.pool,
+    registry,
+    screenshots: true,
+    ttlMs: 86_400_000,
+    privateNetwork: false,
+    ...options.pageViews,
+  })
+  const runtime = options.runtime
+  // The one node of an embedded platform is named by its host, as a cluster node is by default.
+  const runtimeStats =
+    options.runtimeStats ??
+    (runtime && (async () => ({ members: [hostname()], nodes: [await nodeStats(runtime, hostname())] })))
+  if (runtimeStats !== undefined) await app.register(runtimeDashboard, { stats: runtimeStats })
   return app
 }

@@ -7,6 +7,9 @@ const Int = (min: number, max: number, def: number | undefined, description: str
 const Bool = (def: boolean, description: string) => Type.Boolean({ default: def, description })
 const Url = (protocols: string[], description: string) =>
   Type.Optional(Type.String({ format: 'url', protocols, description }))
+/** One URL or several, comma-separated (the seed servers of a clustered service). */
+const UrlList = (protocols: string[], description: string) =>
+  Type.Optional(Type.String({ format: 'url-list', protocols, description }))
 
 /**
  * Every environment variable the platform reads. No variable set means the embedded defaults: one
@@ -33,9 +36,23 @@ export const ConfigSchema = Type.Object({
     1,
     'Page actors per page, split by session, so one very busy page uses several workers; change it only while no batch is being retried (2 minutes): a retry must route as its first copy did',
   ),
-  HM_NATS_URL: Url(
+  HM_NATS_URL: UrlList(
     ['nats', 'tls'],
-    'NATS JetStream server: this process becomes a node of a cluster (needs HM_CLICKHOUSE_URL, HM_DATABASE_URL, HM_REDIS_URL); unset = one process, in-process transport',
+    'NATS JetStream server(s), comma-separated: this process becomes a node of a cluster (needs HM_CLICKHOUSE_URL, HM_DATABASE_URL, HM_REDIS_URL); unset = one process, in-process transport',
+  ),
+  HM_NATS_REPLICAS: Int(
+    1,
+    5,
+    1,
+    'Copies JetStream keeps of the events stream and the cluster KV buckets (at most the NATS server count); set when they are first created',
+  ),
+  HM_ROLE: Type.Union(
+    ['all', 'gateway', 'runtime'].map((l) => Type.Literal(l)),
+    {
+      default: 'all',
+      description:
+        'What this process runs: all = gateway and actors; gateway = HTTP APIs, console and ingestion, no actors; runtime = actors, with /v1/health and /metrics only. gateway and runtime need HM_NATS_URL',
+    },
   ),
   HM_NATS_STREAM: Type.String({
     default: 'HM_EVENTS',
@@ -130,9 +147,37 @@ export const ConfigSchema = Type.Object({
   ),
   HM_LOGIN_MAX_PER_IP: Int(1, 1_000_000, 100, 'Sign-in attempts per lockout window from one client address'),
   HM_SIGNUP: Bool(true, 'Anyone may sign up (creating a new organisation); false = by invitation only'),
+  HM_OPERATOR_EMAILS: Type.Optional(
+    Type.String({
+      pattern: '^\\s*[^\\s,@]+@[^\\s,@]+(\\s*,\\s*[^\\s,@]+@[^\\s,@]+)*\\s*$',
+      description:
+        'Accounts that operate the instance besides its first one (runtime dashboard, /v1/cluster), comma-separated emails; every gateway of a cluster sets the same',
+    }),
+  ),
   HM_DEMO: Bool(true, 'Create the demo organisation, user and website on first start'),
   HM_DEMO_TRAFFIC: Bool(true, 'Play simulated visitors against the demo site'),
   HM_DEMO_VISITORS_PER_MINUTE: Int(1, 100_000, 60, 'Rate of simulated visitors'),
+  HM_SCREENSHOTS: Bool(
+    true,
+    'Screenshots of pages by headless Chromium behind heatmaps of sites that forbid framing; false = the frame or a blank stage only',
+  ),
+  HM_CHROMIUM_PATH: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        "Chromium for screenshots; unset = /usr/bin/chromium if it exists, else playwright's own lookup",
+    }),
+  ),
+  HM_SCREENSHOT_TTL_S: Int(
+    60,
+    2_592_000,
+    86_400,
+    'A screenshot is taken again when older than this, in seconds',
+  ),
+  HM_PAGE_PRIVATE_NETWORK: Bool(
+    false,
+    "Page checks and screenshots may reach private and loopback addresses, for websites whose domain is on one (intranet sites); false = public addresses and the gateway's own demo site only",
+  ),
   HM_LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'Log level' },
@@ -162,6 +207,8 @@ function allowed(schema: TSchema): string {
       return 'true or false'
     default:
       if (s.format === 'url') return `a URL (${(s.protocols as string[]).map((p) => `${p}://`).join(' or ')})`
+      if (s.format === 'url-list')
+        return `one or more URLs, comma-separated (${(s.protocols as string[]).map((p) => `${p}://`).join(' or ')})`
       if (typeof s.pattern === 'string') return `a string matching ${s.pattern}`
       return 'a non-empty string'
   }
@@ -192,10 +239,12 @@ function parse(name: string, schema: TSchema, raw: string): unknown {
     default: {
       if (raw.length === 0 && (s.minLength as number | undefined) !== undefined) bad()
       if (typeof s.pattern === 'string' && !new RegExp(s.pattern).test(raw)) bad()
-      if (s.format === 'url') {
+      const urls =
+        s.format === 'url' ? [raw] : s.format === 'url-list' ? raw.split(',').map((u) => u.trim()) : []
+      for (const one of urls) {
         let u: URL
         try {
-          u = new URL(raw)
+          u = new URL(one)
         } catch {
           return bad()
         }
@@ -230,6 +279,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   out.HM_DATA_DIR_ABS = resolve(out.HM_DATA_DIR as string)
   return Object.freeze(out) as Config
+}
+
+/** The emails of `HM_OPERATOR_EMAILS`, lower-cased (none when unset). */
+export function operatorEmails(config: Pick<Config, 'HM_OPERATOR_EMAILS'>): string[] {
+  return (config.HM_OPERATOR_EMAILS ?? '')
+    .split(',')
+    .map((e) => e.trim().toLowerCase())
+    .filter((e) => e !== '')
+}
+
+/** The servers of a comma-separated URL list variable (`HM_NATS_URL`). */
+export function urlList(value: string): string[] {
+  return value.split(',').map((u) => u.trim())
 }
 
 /** The variables with their defaults and descriptions, for the README table and deploy checks. */

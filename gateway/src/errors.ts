@@ -58,6 +58,24 @@ export const gatewayErrors = {
   HM_ERR_QUERY_BAD_RESOLUTION: { status: 400, message: 'the resolution or image size is out of bounds' },
   HM_ERR_QUERY_UNKNOWN_PAGE: { status: 404, message: 'this website has recorded nothing for the page' },
   HM_ERR_QUERY_UNKNOWN_SESSION: { status: 404, message: 'this website has no such session' },
+  // Pages behind heatmaps (frame check, screenshots)
+  HM_ERR_PAGE_OFF_SITE: {
+    status: 400,
+    message: "the URL is not on the website's domain or one of its allowed origins",
+  },
+  HM_ERR_PAGE_PRIVATE_ADDRESS: {
+    status: 403,
+    message: 'the page is on a private or loopback address, which this gateway does not fetch',
+  },
+  HM_ERR_PAGE_UNREACHABLE: {
+    status: 502,
+    message: 'the page could not be loaded (name, connection, timeout or an error status)',
+  },
+  HM_ERR_SCREENSHOT_UNAVAILABLE: {
+    status: 503,
+    message: 'screenshots are off or no Chromium can be started on this gateway',
+  },
+  HM_ERR_SCREENSHOT_BUSY: { status: 503, message: 'too many screenshots are being taken; retry shortly' },
   // General
   HM_ERR_NOT_FOUND: { status: 404, message: 'no such route' },
   HM_ERR_INTERNAL: { status: 500, message: 'internal error' },

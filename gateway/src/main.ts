@@ -22,10 +22,12 @@ async function main(): Promise<void> {
     `  app database     ${platform.stores.app}`,
     `  cache            ${platform.stores.cache}`,
     `  messaging        ${platform.stores.messaging}`,
-    `  actor runtime    ${platform.runtime.stats().threads} worker threads, ${platform.runtime.stats().shards} shards`,
-    '',
-    `  Console          ${platform.url}/console/`,
+    platform.runtime === undefined
+      ? '  actor runtime    none here (HM_ROLE=gateway): the runtime nodes of the cluster host the actors'
+      : `  actor runtime    ${platform.runtime.stats().threads} worker threads, ${platform.runtime.stats().shards} shards`,
   ]
+  if (platform.role === 'runtime') lines.push('', '  Serves /v1/health and /metrics only (HM_ROLE=runtime)')
+  else lines.push('', `  Console          ${platform.url}/console/`)
   if (platform.demo !== undefined) {
     const d = platform.demo
     lines.push(

@@ -55,7 +55,7 @@ describe('the embedded platform, end to end', () => {
     const { siteKey } = platform.demo!
     const r = await post(platform.url, batch(siteKey, [click('https://shop.example/metrics', 5, 5)]))
     assert.equal(r.status, 202)
-    await platform.runtime.flushNow()
+    await platform.runtime!.flushNow()
     const text = await waitFor(
       async () => (await fetch(`${platform.url}/metrics`)).text(),
       (t) => /hm_runtime_turns_total\{type="page"\} [1-9]/.test(t),
@@ -77,7 +77,7 @@ describe('the embedded platform, end to end', () => {
     assert.equal(first.status, 202)
     assert.equal(second.status, 202)
     assert.equal(((await second.json()) as { duplicate: boolean }).duplicate, true)
-    await platform.runtime.flushNow()
+    await platform.runtime!.flushNow()
     const h = await waitFor(
       () => heatmap(platform.url, apiKey, siteId, { page: '/retry', type: 'click' }),
       (v) => v.total >= 7,

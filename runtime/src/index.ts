@@ -2,6 +2,7 @@ export type { ActorContext, ActorLogic, Envelope } from './actor.ts'
 export { defineActor } from './actor.ts'
 export { ClickHouseRuntimeStore, DEDUPLICATION_WINDOW, insertOnce } from './clickhouse-store.ts'
 export { type Clock, systemClock } from './clock.ts'
+export { ClusterClient, type ClusterClientOptions } from './cluster/cluster-client.ts'
 export { ClusterMember, type ClusterMemberOptions } from './cluster/cluster-member.ts'
 export {
   ClusterNode,
@@ -10,6 +11,14 @@ export {
   connectCluster,
 } from './cluster/cluster-node.ts'
 export { LeaseFence } from './cluster/lease-fence.ts'
+export {
+  gatherNodeStats,
+  type NodeStats,
+  type NodeTypeStats,
+  type NodeWorkerStats,
+  nodeStats,
+  serveNodeStats,
+} from './cluster/node-stats.ts'
 export { type OwnershipEvent, ownershipLog } from './cluster/ownership-log.ts'
 export { placeShards, rendezvousOwner } from './cluster/rendezvous.ts'
 export type { ReleaseReason, ShardLease } from './cluster/shard-lease.ts'

@@ -29,6 +29,8 @@ export type Permission =
   | 'org:transfer'
   | 'org:delete'
   | 'account:self'
+  /** Instance operators only (the runtime dashboard): no organisation role holds it. */
+  | 'instance:read'
 
 export interface Membership {
   orgId: string
@@ -216,4 +218,81 @@ export interface SessionAnswer {
   siteId: string
   session: SessionSummary | null
   timeline: TimelineEvent[]
+}
+
+/** One consent decision of `GET /v1/sites/<id>/consent`. */
+export interface ConsentRecord {
+  id: number
+  visitorId: string
+  granted: boolean
+  source: 'sdk' | 'api'
+  at: string
+  /** Anonymised; null when not stored, or withheld from the caller's role. */
+  ip: string | null
+  userAgent: string | null
+}
+
+/** `GET /v1/sites/<id>/consent`: newest first; `nextBefore` pages on (null: the last page). */
+export interface ConsentPage {
+  siteId: string
+  /** Whether addresses and user agents are shown to this caller (privacy:write) or withheld. */
+  personalData: 'shown' | 'withheld'
+  records: ConsentRecord[]
+  nextBefore: number | null
+}
+
+/** `POST /v1/me/mfa/setup`: the TOTP secret (base32) and its otpauth:// URI for authenticator apps. */
+export interface MfaSetup {
+  secret: string
+  uri: string
+}
+
+/** One actor type on one node of `GET /v1/runtime`. */
+export interface RuntimeTypeView {
+  active: number
+  activations: number
+  passivations: number
+  turns: number
+  deadLetters: number
+  turnsPerSecond: number
+}
+
+/** One runtime node of `GET /v1/runtime`. */
+export interface RuntimeNodeView {
+  nodeId: string
+  at: number
+  threads: number
+  shards: number[]
+  workers: Array<{ threadId: number; activeActors: number; shards: number; heapUsed: number }>
+  byType: Record<string, RuntimeTypeView>
+  activeActors: number
+  mailboxDepth: number
+  delivered: number
+  applied: number
+  deadLetters: number
+  replays: number
+  unwrittenBatches: number
+  turnsPerSecond: number
+  deliveredPerSecond: number
+  /** What the rates are measured over; 0 before a second sample of the node. */
+  rateWindowMs: number
+}
+
+/** `GET /v1/runtime` and each `stats` event of `/v1/runtime/stream`. */
+export interface RuntimeView {
+  at: number
+  members: string[]
+  /** Members that did not answer in time. */
+  missing: string[]
+  nodes: RuntimeNodeView[]
+  totals: {
+    nodes: number
+    shards: number
+    threads: number
+    activeActors: number
+    mailboxDepth: number
+    deadLetters: number
+    turnsPerSecond: number
+    byType: Record<string, { active: number; turnsPerSecond: number; deadLetters: number }>
+  }
 }

@@ -1,4 +1,4 @@
-import { For, Show } from 'solid-js'
+import { createEffect, For, on, Show } from 'solid-js'
 import { devices, type HeatmapKind, heatmapKinds, type ViewportClass, viewportClasses } from '../api/types'
 import { type RangeId, rangePresets } from '../lib/range'
 
@@ -25,15 +25,27 @@ export function HeatmapFilters(props: {
   /** Changes the filters (kept in the address); undefined clears one. */
   set: (change: FilterChange) => void
 }) {
+  // The router holds the address until the reads of the last change finish; a change made meanwhile (the
+  // second date of a range) is merged with the ones still on their way rather than replacing them.
+  let pending: FilterChange = {}
+  createEffect(
+    on(
+      () => ({ ...props.filters, custom: { ...props.filters.custom } }),
+      () => {
+        pending = {}
+      },
+      { defer: true },
+    ),
+  )
+  const set = (change: FilterChange) => {
+    pending = { ...pending, ...change }
+    props.set(pending)
+  }
   return (
     <form class="filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
       <label>
         Type
-        <select
-          name="type"
-          value={props.filters.kind}
-          onChange={(e) => props.set({ type: e.currentTarget.value })}
-        >
+        <select name="type" value={props.filters.kind} onChange={(e) => set({ type: e.currentTarget.value })}>
           <For each={heatmapKinds}>{(k) => <option value={k}>{props.labels[k].label}</option>}</For>
         </select>
       </label>
@@ -42,7 +54,7 @@ export function HeatmapFilters(props: {
         <select
           name="viewport"
           value={props.filters.viewport ?? ''}
-          onChange={(e) => props.set({ viewport: e.currentTarget.value || undefined })}
+          onChange={(e) => set({ viewport: e.currentTarget.value || undefined })}
         >
           <option value="">All</option>
           <For each={viewportClasses}>{(v) => <option value={v}>{v}</option>}</For>
@@ -55,9 +67,9 @@ export function HeatmapFilters(props: {
           value={props.filters.range}
           onChange={(e) => {
             const id = e.currentTarget.value as RangeId
-            if (id !== 'custom') return props.set({ range: id, from: undefined, to: undefined })
+            if (id !== 'custom') return set({ range: id, from: undefined, to: undefined })
             const today = new Date().toISOString().slice(0, 10)
-            props.set({
+            set({
               range: id,
               from: props.filters.custom.from ?? today,
               to: props.filters.custom.to ?? today,
@@ -75,7 +87,7 @@ export function HeatmapFilters(props: {
             type="date"
             name="from"
             value={props.filters.custom.from ?? ''}
-            onChange={(e) => props.set({ from: e.currentTarget.value })}
+            onChange={(e) => set({ from: e.currentTarget.value })}
           />
         </label>
         <label>
@@ -84,7 +96,7 @@ export function HeatmapFilters(props: {
             type="date"
             name="to"
             value={props.filters.custom.to ?? ''}
-            onChange={(e) => props.set({ to: e.currentTarget.value })}
+            onChange={(e) => set({ to: e.currentTarget.value })}
           />
         </label>
       </Show>
@@ -93,7 +105,7 @@ export function HeatmapFilters(props: {
         <select
           name="device"
           value={props.filters.device ?? ''}
-          onChange={(e) => props.set({ device: e.currentTarget.value || undefined })}
+          onChange={(e) => set({ device: e.currentTarget.value || undefined })}
         >
           <option value="">All</option>
           <For each={devices}>{(d) => <option value={d}>{d}</option>}</For>
@@ -111,7 +123,7 @@ export function HeatmapFilters(props: {
           value={props.filters.country ?? ''}
           onChange={(e) => {
             const v = e.currentTarget.value.trim()
-            if (v === '' || /^[a-z]{2}$/i.test(v)) props.set({ country: v.toUpperCase() || undefined })
+            if (v === '' || /^[a-z]{2}$/i.test(v)) set({ country: v.toUpperCase() || undefined })
           }}
         />
       </label>
@@ -121,7 +133,7 @@ export function HeatmapFilters(props: {
           name="live"
           checked={props.live}
           disabled={props.liveReason !== undefined}
-          onChange={(e) => props.set({ live: e.currentTarget.checked ? '1' : undefined })}
+          onChange={(e) => set({ live: e.currentTarget.checked ? '1' : undefined })}
         />
         Live
       </label>

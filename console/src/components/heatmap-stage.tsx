@@ -1,6 +1,7 @@
-import { createEffect, createSignal, For, on, onCleanup, onMount, Show } from 'solid-js'
+import { createEffect, createSignal, For, type JSX, on, onCleanup, onMount, Show } from 'solid-js'
 import type { Cell } from '../api/types'
-import { type HeatmapGrid, HeatmapRenderer, type HeatmapStyle } from '../heatmap'
+import { type HeatmapGrid, type HeatmapLegend, HeatmapRenderer, type HeatmapStyle } from '../heatmap'
+import { BackgroundControls, BackgroundLayer, createPageBackground } from './page-background'
 
 export interface StageHandle {
   /** Adds live counts (at the grid's own resolution) and redraws. */
@@ -17,6 +18,18 @@ export interface StageProps {
   unit: string
   label: string
   ref?: (handle: StageHandle) => void
+  /** Drawn over the document: lines and labels of an analysis (scroll depth, attention). */
+  overlay?: (view: StageOverlayView) => JSX.Element
+  /** The legend of every frame, for a caller sharing one scale between maps. */
+  onLegend?: (legend: HeatmapLegend) => void
+  /** The page drawn behind the map (a frame or a screenshot at `documentWidth`); none when not given. */
+  background?: { siteId: string; page: string } | undefined
+}
+
+/** What an overlay places itself by: CSS px per document px, and the document y under the pointer. */
+export interface StageOverlayView {
+  scale: () => number
+  pointerY: () => number | undefined
 }
 
 /** Deepest document pixel holding a count, so the stage scrolls as far as there is data. */
@@ -26,7 +39,10 @@ function depthOf(grid: HeatmapGrid | undefined): number {
   return (maxBand + 1) * (grid?.yBandPx ?? 16)
 }
 
-const fmt = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 })
+const whole = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 })
+const small = new Intl.NumberFormat(undefined, { maximumSignificantDigits: 2 })
+/** Counts as they are; rates under 1 (per page view, shares) with two digits that say something. */
+const fmt = { format: (v: number) => (v === 0 || Math.abs(v) >= 1 ? whole : small).format(v) }
 
 /**
  * The page's document at a layout width, scaled to fit, with the WebGL heatmap drawn over the part in
@@ -47,11 +63,14 @@ export function HeatmapStage(props: StageProps) {
     stops: [],
   })
   const [hover, setHover] = createSignal<{ x: number; y: number; count: number }>()
+  const bg = createPageBackground(
+    () => props.background && { ...props.background, width: props.documentWidth },
+  )
 
   const scale = () => Math.min(1, size().width / props.documentWidth || 1)
   const cssWidth = () => Math.round(props.documentWidth * scale())
-  /** Document height shown: the data's depth and at least one screen. */
-  const documentHeight = () => Math.max(deepest() + 200, size().height / scale())
+  /** Document height shown: the data's depth, at least one screen, and the whole page behind when known. */
+  const documentHeight = () => Math.max(deepest() + 200, size().height / scale(), bg.height() ?? 0)
   const canvasHeight = () => Math.max(1, Math.min(size().height, Math.round(documentHeight() * scale())))
 
   const draw = (): void => {
@@ -64,7 +83,12 @@ export function HeatmapStage(props: StageProps) {
       documentWidth: props.documentWidth,
     })
     renderer.render()
-    setLegend(renderer.legend())
+    const l = renderer.legend()
+    setLegend(l)
+    props.onLegend?.(l)
+    // The pointer stays put while the document scrolls under it: its count follows what is under it now.
+    const h = hover()
+    if (h !== undefined) setHover({ ...h, count: renderer.countAt(h.x, h.y) })
   }
   const schedule = (): void => {
     if (frame === 0) frame = requestAnimationFrame(draw)
@@ -122,7 +146,9 @@ export function HeatmapStage(props: StageProps) {
     schedule()
   })
   // Size, scroll or layout width changed: the view moves.
-  createEffect(on([size, scrollTop, () => props.documentWidth, deepest], () => schedule(), { defer: true }))
+  createEffect(
+    on([size, scrollTop, () => props.documentWidth, deepest, bg.height], () => schedule(), { defer: true }),
+  )
 
   const onPointer = (e: PointerEvent): void => {
     if (renderer === undefined) return
@@ -169,6 +195,20 @@ export function HeatmapStage(props: StageProps) {
             onPointerMove={onPointer}
             onPointerLeave={() => setHover(undefined)}
           />
+          <BackgroundLayer bg={bg} width={props.documentWidth} height={documentHeight()} scale={scale()} />
+          <Show when={props.overlay}>
+            {(overlay) => (
+              <div class="stage-overlay">
+                {overlay()({
+                  scale,
+                  pointerY: () => {
+                    const h = hover()
+                    return h === undefined ? undefined : (h.y + scrollTop()) / scale()
+                  },
+                })}
+              </div>
+            )}
+          </Show>
           <Show when={hover()}>
             {(h) => (
               <output
@@ -182,6 +222,10 @@ export function HeatmapStage(props: StageProps) {
           </Show>
         </div>
       </section>
+      {/* Below the stage: what the page behind is, or why there is none, never moves the map. */}
+      <Show when={props.background}>
+        <BackgroundControls bg={bg} />
+      </Show>
       <figure class="legend" aria-label="Colour scale">
         <div
           class="legend-bar"

@@ -12,6 +12,8 @@ const sections: Array<{ href: string; label: string; permission: Permission }> =
   { href: '/members', label: 'Members', permission: 'members:read' },
   { href: '/privacy', label: 'Privacy', permission: 'privacy:read' },
   { href: '/audit', label: 'Audit log', permission: 'audit:read' },
+  // Instance operators only, whatever their role here.
+  { href: '/runtime', label: 'Runtime', permission: 'instance:read' },
 ]
 
 /** The frame of every page: skip link, product name, navigation, organisation switcher, account menu. */
@@ -93,6 +95,9 @@ export function Shell(props: ParentProps) {
                 <span class="who" title={me().email}>
                   {me().name} · <span class="role">{me().role}</span>
                 </span>
+                <A href="/account" activeClass="active">
+                  Account
+                </A>
                 <button type="button" class="link" onClick={() => void onSignOut()}>
                   Sign out
                 </button>

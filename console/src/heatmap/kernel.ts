@@ -27,6 +27,13 @@ export interface Layout {
   sigmaY: number
   /** One column: every cell is a full-width band. */
   fullWidth: boolean
+  /**
+   * What one count adds up to where splats overlap, divided out of the field: 1 for the splats of points
+   * (a lone cell's centre reads its count), the kernel summed over the rows one splat reaches for
+   * full-width bands (rows of a curve, such as scroll depth: a run of rows of one value reads that value,
+   * not the overlap of their splats).
+   */
+  norm: number
 }
 
 /**
@@ -46,6 +53,16 @@ export function fillLayout(
   out.fullWidth = xCells === 1
   out.sigmaX = radius / REACH
   out.sigmaY = out.fullWidth ? Math.max(out.sigmaX, out.bandCss / 2) : out.sigmaX
+  out.norm = 1
+  if (out.fullWidth) {
+    const reach = Math.min(Math.ceil((REACH * out.sigmaY) / out.bandCss), 1 << 20)
+    let sum = 0
+    for (let j = -reach; j <= reach; j++) {
+      const d = (j * out.bandCss) / out.sigmaY
+      sum += kernel(d * d)
+    }
+    out.norm = sum
+  }
   return out
 }
 
@@ -99,7 +116,7 @@ export function fieldPeak(store: CellStore, layout: Layout, signed: boolean): nu
         sum += counts[q]! * weights[r * cols + (keys[q]! - row - col + reachCols)]!
       }
     }
-    const v = signed ? Math.abs(sum) : sum
+    const v = (signed ? Math.abs(sum) : sum) / layout.norm
     if (v > peak) peak = v
   }
   return peak

@@ -62,11 +62,12 @@ export function rampTexels(ramp: HeatmapStyle['ramp']): Uint8Array {
 }
 
 /**
- * The legend for a field whose highest value is `peak`: at intensity `i` the hottest colour is reached at
- * `peak / i`, so that is the legend's `max`, and every stop carries the count drawn in its colour.
+ * The legend for a field whose highest value is `peak`, coloured over `span` (the peak itself, or the
+ * style's fixed scale): at intensity `i` the hottest colour is reached at `span / i`, so that is the
+ * legend's `max`, and every stop carries the count drawn in its colour.
  */
-export function legendOf(style: HeatmapStyle, peak: number): HeatmapLegend {
-  const max = peak / style.intensity
+export function legendOf(style: HeatmapStyle, span: number, peak = span): HeatmapLegend {
+  const max = span / style.intensity
   const diverging = style.ramp === 'diverging'
   const stops = RAMPS[style.ramp].map(({ at, rgba: [r, g, b, a] }) => ({
     value: (diverging ? 2 * at - 1 : at) * max,

@@ -55,6 +55,7 @@ export class HeatmapRenderer {
     sigmaX: 1,
     sigmaY: 1,
     fullWidth: false,
+    norm: 1,
   }
   private styledWidth = -1
   private styledHeight = -1
@@ -166,7 +167,10 @@ export class HeatmapRenderer {
     this.view.documentWidth = documentWidth
   }
 
-  /** Changes some of the style; the rest stays (defaults: radius 20, intensity 1, opacity 0.8, heat). */
+  /**
+   * Changes some of the style; the rest stays (defaults: radius 20, intensity 1, opacity 0.8, heat, the
+   * field's own peak as the scale). `scale: undefined` goes back to the field's peak.
+   */
   setStyle(style: Partial<HeatmapStyle>): void {
     this.alive()
     const next = { ...this.style, ...style }
@@ -178,7 +182,9 @@ export class HeatmapRenderer {
           ? `opacity ${next.opacity} (0..1)`
           : next.ramp !== 'heat' && next.ramp !== 'diverging'
             ? `ramp ${String(next.ramp)}`
-            : undefined
+            : next.scale !== undefined && !(Number.isFinite(next.scale) && next.scale > 0)
+              ? `scale ${next.scale}`
+              : undefined
     if (bad !== undefined) throw new HeatmapError('HM_ERR_HEATMAP_BAD_STYLE', bad)
     Object.assign(this.style, next)
   }
@@ -195,6 +201,8 @@ export class HeatmapRenderer {
     if (gpu.field.width !== width || gpu.field.height !== height) resizeField(gl, gpu, width, height)
     const store = this.store
     const peak = this.currentPeak()
+    // What the ramp spans: the field's own peak, or a scale shared with another map.
+    const span = this.style.scale ?? peak
     if (this.uploaded !== store.version) {
       if (reserveCells(gl, gpu, store.length)) this.allocations++
       gl.bindBuffer(gl.ARRAY_BUFFER, gpu.cells)
@@ -228,7 +236,7 @@ export class HeatmapRenderer {
         u.u_sigma[0] = layout.sigmaX
         u.u_sigma[1] = layout.sigmaY
         u.u_fullWidth = layout.fullWidth ? 1 : 0
-        u.u_weight = 1 / peak
+        u.u_weight = 1 / (span * layout.norm)
         gl.useProgram(gpu.splat.program)
         setUniforms(gpu.splat, u)
         gl.bindVertexArray(gpu.splatVao)
@@ -273,7 +281,8 @@ export class HeatmapRenderer {
   /** The colour scale in counts; `max` is the count drawn in the hottest colour. */
   legend(): HeatmapLegend {
     this.alive()
-    return legendOf(this.style, this.currentPeak())
+    const peak = this.currentPeak()
+    return legendOf(this.style, this.style.scale ?? peak, peak)
   }
 
   /** The canvas as drawn now, as a PNG (transparent where there is no heat). */

@@ -37,6 +37,12 @@ export interface HeatmapStyle {
   intensity: number
   opacity: number
   ramp: 'heat' | 'diverging'
+  /**
+   * The field value the ramp spans (the hottest colour at intensity 1; for `diverging`, ± this value)
+   * in place of the field's own peak. Maps given the same scale draw the same value in the same colour,
+   * as the two sides of a comparison must. Undefined, the default: the field's peak.
+   */
+  scale?: number | undefined
 }
 
 /** A legend stop: the count that is drawn in `color` (a CSS `rgba()` colour, opacity included). */
@@ -48,7 +54,8 @@ export interface HeatmapLegendStop {
 /**
  * The colour scale in the units of the counts. `max` is the count drawn in the hottest colour (for
  * `diverging`, `-max` is drawn in the coldest); `peak` is the highest value of the field itself (see
- * `HeatmapRenderer`), equal to `max` at intensity 1. Both are 0 for an empty grid.
+ * `HeatmapRenderer`), equal to `max` at intensity 1 unless the style sets a `scale`. Both are 0 for an
+ * empty grid without a scale.
  */
 export interface HeatmapLegend {
   max: number

@@ -15,6 +15,7 @@ export default function Login() {
   const [error, setError] = createSignal<string>()
   const [needTotp, setNeedTotp] = createSignal(false)
   const [busy, setBusy] = createSignal(false)
+  let codeInput: HTMLInputElement | undefined
 
   const submit = async (e: SubmitEvent) => {
     e.preventDefault()
@@ -27,7 +28,8 @@ export default function Login() {
     } catch (err) {
       if (err instanceof ApiError && err.code === 'HM_ERR_AUTH_MFA_REQUIRED') {
         setNeedTotp(true)
-        setError('Enter the code from your authenticator app.')
+        setError('Two-step sign-in is on for this account: enter the code from your authenticator app.')
+        codeInput?.focus()
       } else if (err instanceof ApiError && err.retryAfterS !== undefined) {
         setError(`${err.message} Try again in ${Math.ceil(err.retryAfterS / 60)} min.`)
       } else setError(errorText(err))
@@ -51,7 +53,14 @@ export default function Login() {
         <Show when={needTotp()}>
           <label>
             One-time code
-            <input name="totp" inputMode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" required />
+            <input
+              ref={codeInput}
+              name="totp"
+              inputMode="numeric"
+              autocomplete="one-time-code"
+              pattern="[0-9]{6}"
+              required
+            />
           </label>
         </Show>
         <Show when={error()}>

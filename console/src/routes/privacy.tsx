@@ -1,6 +1,6 @@
-import { createResource, createSignal, For, onCleanup, Show } from 'solid-js'
+import { createEffect, createResource, createSignal, For, onCleanup, Show } from 'solid-js'
 import { api, errorText } from '../api/client'
-import type { Deletion, VisitorExport, Website } from '../api/types'
+import type { ConsentPage, ConsentRecord, Deletion, VisitorExport, Website } from '../api/types'
 import { useAuth } from '../auth/context'
 import { Guard } from '../auth/guard'
 
@@ -155,10 +155,140 @@ function Requests() {
   )
 }
 
+const CONSENT_PAGE = 50
+
+/**
+ * The consent log of a site: visitors' decisions, newest first, optionally of one visitor. Addresses and
+ * user agents show for roles that answer data-subject requests (privacy:write); the gateway withholds
+ * them from the others.
+ */
+function ConsentLog() {
+  const [sites] = createResource(() => api<Website[]>('/v1/sites'))
+  const [query, setQuery] = createSignal<{ siteId: string; visitorId?: string }>()
+  const [records, setRecords] = createSignal<ConsentRecord[]>([])
+  const [page, setPage] = createSignal<ConsentPage>()
+  const [error, setError] = createSignal<string>()
+  const [busy, setBusy] = createSignal(false)
+
+  const load = async (q: { siteId: string; visitorId?: string }, before?: number) => {
+    setBusy(true)
+    setError(undefined)
+    try {
+      const p = await api<ConsentPage>(`/v1/sites/${encodeURIComponent(q.siteId)}/consent`, {
+        query: { visitorId: q.visitorId, before, limit: CONSENT_PAGE },
+      })
+      setRecords((r) => (before === undefined ? p.records : [...r, ...p.records]))
+      setPage(p)
+    } catch (e) {
+      setError(errorText(e))
+    } finally {
+      setBusy(false)
+    }
+  }
+  const show = (e: SubmitEvent) => {
+    e.preventDefault()
+    const f = new FormData(e.currentTarget as HTMLFormElement)
+    const visitor = String(f.get('visitor') ?? '').trim()
+    const q = { siteId: String(f.get('site')), ...(visitor !== '' ? { visitorId: visitor } : {}) }
+    setQuery(q)
+    void load(q)
+  }
+  // The first site's log as soon as the sites are known.
+  createEffect(() => {
+    const first = sites()?.[0]
+    if (first !== undefined && query() === undefined) {
+      const q = { siteId: first.id }
+      setQuery(q)
+      void load(q)
+    }
+  })
+
+  return (
+    <section class="consent-log" aria-labelledby="consent-title">
+      <h2 id="consent-title">Consent log</h2>
+      <form class="inline-form" onSubmit={show} aria-label="Consent log filter">
+        {/* Not wrapping the select: a label's name would take in the site names of its options. */}
+        <div class="field">
+          <label for="consent-site">Decisions on</label>
+          <select id="consent-site" name="site" required>
+            <For each={sites()}>{(s) => <option value={s.id}>{s.name}</option>}</For>
+          </select>
+        </div>
+        <label>
+          Only this visitor
+          <input name="visitor" maxLength={128} placeholder="every visitor" />
+        </label>
+        <button type="submit" disabled={busy()}>
+          Show
+        </button>
+      </form>
+      <Show when={error()}>
+        <p class="error" role="alert">
+          {error()}
+        </p>
+      </Show>
+      <Show when={page()?.personalData === 'withheld'}>
+        <p class="muted">Addresses and user agents are shown to owners and admins only.</p>
+      </Show>
+      <Show when={page()}>
+        <div class="table-wrap">
+          <table data-testid="consent-log">
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Visitor</th>
+                <th scope="col">Decision</th>
+                <th scope="col">From</th>
+                <th scope="col">Address</th>
+                <th scope="col">User agent</th>
+              </tr>
+            </thead>
+            <tbody>
+              <For
+                each={records()}
+                fallback={
+                  <tr>
+                    <td colSpan={6} class="muted">
+                      No consent recorded{query()?.visitorId ? ' for this visitor' : ''}.
+                    </td>
+                  </tr>
+                }
+              >
+                {(r) => (
+                  <tr data-testid="consent-row" data-visitor={r.visitorId}>
+                    <td>
+                      <time datetime={r.at}>{new Date(r.at).toLocaleString()}</time>
+                    </td>
+                    <td>
+                      <code>{r.visitorId}</code>
+                    </td>
+                    <td data-col="decision">{r.granted ? 'granted' : 'refused'}</td>
+                    <td>{r.source === 'sdk' ? 'website' : 'API'}</td>
+                    <td data-col="ip">{r.ip ?? '—'}</td>
+                    <td class="ua">{r.userAgent ?? '—'}</td>
+                  </tr>
+                )}
+              </For>
+            </tbody>
+          </table>
+        </div>
+        <Show when={page()?.nextBefore}>
+          {(before) => (
+            <button type="button" disabled={busy()} onClick={() => void load(query()!, before())}>
+              Older decisions
+            </button>
+          )}
+        </Show>
+      </Show>
+    </section>
+  )
+}
+
 export default function Privacy() {
   return (
     <Guard permission="privacy:read">
       <Requests />
+      <ConsentLog />
     </Guard>
   )
 }

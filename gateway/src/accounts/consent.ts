@@ -81,3 +81,44 @@ export async function recordConsent(
   )
   await rememberConsent(cache, c.siteId, c.visitorId, c.granted)
 }
+
+/** One consent decision as the consent log shows it. */
+export interface ConsentRecord {
+  id: number
+  visitorId: string
+  granted: boolean
+  source: 'sdk' | 'api'
+  at: string
+  /** The anonymised address and the user agent; null when not stored, or withheld from the caller. */
+  ip: string | null
+  userAgent: string | null
+}
+
+/**
+ * A site's consent decisions, newest first, `limit` of them older than record `before` (keyset paging),
+ * of one visitor or all. The address and user agent are decrypted only with `personalData`; without it
+ * they stay encrypted and are answered as null.
+ */
+export async function listConsent(
+  pool: pg.Pool,
+  cipher: FieldCipher,
+  q: { siteId: string; visitorId?: string; before?: number; limit: number; personalData: boolean },
+): Promise<ConsentRecord[]> {
+  const { rows } = await pool.query(
+    `SELECT id, visitor_id, granted, source, ip_enc, user_agent_enc, created_at FROM consent_records
+     WHERE site_id = $1 AND ($2::text IS NULL OR visitor_id = $2) AND ($3::bigint IS NULL OR id < $3)
+     ORDER BY id DESC LIMIT $4`,
+    [q.siteId, q.visitorId ?? null, q.before ?? null, q.limit],
+  )
+  return rows.map((r) => ({
+    id: Number(r.id),
+    visitorId: r.visitor_id,
+    granted: r.granted,
+    source: r.source,
+    at: r.created_at.toISOString(),
+    ip: q.personalData ? (cipher.decryptOpt('consent_records.ip', r.ip_enc) ?? null) : null,
+    userAgent: q.personalData
+      ? (cipher.decryptOpt('consent_records.user_agent', r.user_agent_enc) ?? null)
+      : null,
+  }))
+}

@@ -111,3 +111,35 @@ export async function setPasswordHash(pool: pg.Pool, userId: string, hash: strin
     userId,
   ])
 }
+
+/**
+ * Whether a user operates the instance: its first account, or an email `HM_OPERATOR_EMAILS` names (as the
+ * gateway last started with it). Read at each sign-in and refresh, so a change applies within one access
+ * token's life.
+ */
+export async function isOperator(db: Queryable, userId: string): Promise<boolean> {
+  const { rows } = await db.query<{ operator: boolean }>(
+    `SELECT u.is_operator OR EXISTS (SELECT 1 FROM operator_emails o WHERE o.email = u.email) AS operator
+     FROM users u WHERE u.id = $1`,
+    [userId],
+  )
+  return rows[0]?.operator === true
+}
+
+/** Replaces the emails whose accounts operate the instance (`HM_OPERATOR_EMAILS`, at start-up). */
+export async function setOperatorEmails(pool: pg.Pool, emails: readonly string[]): Promise<void> {
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN')
+    await client.query('DELETE FROM operator_emails')
+    await client.query('INSERT INTO operator_emails (email) SELECT DISTINCT unnest($1::text[])', [
+      emails.map(normaliseEmail),
+    ])
+    await client.query('COMMIT')
+  } catch (e) {
+    await client.query('ROLLBACK')
+    throw e
+  } finally {
+    client.release()
+  }
+}

@@ -25,6 +25,11 @@ export const permissions = [
   'org:delete',
   /** The caller's own account: profile, logout, MFA. Users only, never API keys. */
   'account:self',
+  /**
+   * Instance-wide figures (the runtime dashboard, `GET /v1/cluster`): every tenant's load, so no
+   * organisation role holds it; an instance operator's sign-ins carry it (`operatorPermissions`).
+   */
+  'instance:read',
 ] as const
 export type Permission = (typeof permissions)[number]
 
@@ -51,6 +56,7 @@ const matrix: Record<Permission, Record<Role, boolean>> = {
   'org:transfer':    { owner: Y, admin: _, manager: _, analyst: _, viewer: _ },
   'org:delete':      { owner: Y, admin: _, manager: _, analyst: _, viewer: _ },
   'account:self':    { owner: Y, admin: Y, manager: Y, analyst: Y, viewer: Y },
+  'instance:read':   { owner: _, admin: _, manager: _, analyst: _, viewer: _ },
 }
 
 /** Everything a role may do, in the order of `permissions`. */
@@ -89,6 +95,12 @@ export const apiKeyPermissions: readonly Permission[] = [
   'privacy:read',
   'privacy:write',
 ]
+
+/**
+ * What an instance operator holds beyond their role, in whichever organisation they sign into: operators
+ * are users (the instance's first account, and those `HM_OPERATOR_EMAILS` names), never API keys.
+ */
+export const operatorPermissions: readonly Permission[] = ['instance:read']
 
 /** Scopes of keys made before scopes existed, and the default of a new key: read the data. */
 export const defaultApiKeyScopes: readonly Permission[] = [

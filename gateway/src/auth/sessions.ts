@@ -1,8 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type pg from 'pg'
+import { isOperator } from '../accounts/users.ts'
 import { GatewayError } from '../errors.ts'
 import type { AccessTokens } from './access-tokens.ts'
-import { isRole, permissionsOf, type Role } from './permissions.ts'
+import { isRole, operatorPermissions, permissionsOf, type Role } from './permissions.ts'
 
 export interface TokenPair {
   accessToken: string
@@ -69,7 +70,8 @@ export class Sessions {
       userId,
       orgId,
       role,
-      permissions: permissionsOf(role),
+      // An operator's figures are the instance's, not the organisation's: they come with the user.
+      permissions: [...permissionsOf(role), ...((await isOperator(db, userId)) ? operatorPermissions : [])],
       family,
     })
     return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: this.access.ttlS, org: orgId, role }

@@ -25,10 +25,9 @@ const ClusterView = Type.Object({
 
 /**
  * `GET /v1/cluster`: members and shard ownership, as the answering node sees them (cluster mode only).
- * Any organisation's member or API key may read it for now (the same `authenticate` as every route): it
- * shows node ids and shard numbers, no tenant data.
- * TODO(accounts issue): an operator permission (`cluster:read`) held by no organisation role, once the
- * permission matrix has an instance-operator principal.
+ * For instance operators (`instance:read`, which no organisation role or API key holds): the cluster is
+ * every tenant's, so no organisation's member may see it as such. Registered before the auth plugin (it
+ * is cluster mode's extension), it checks its caller itself.
  */
 const cluster: FastifyPluginAsync<ClusterRouteOptions> = async (app, opts) => {
   app.get(
@@ -42,7 +41,9 @@ const cluster: FastifyPluginAsync<ClusterRouteOptions> = async (app, opts) => {
       onRequest: async (req) => {
         const auth = req.headers.authorization
         if (auth === undefined || !auth.startsWith('Bearer ')) throw new GatewayError('HM_ERR_AUTH_MISSING')
-        await opts.authenticate(auth.slice(7).trim())
+        const principal = await opts.authenticate(auth.slice(7).trim())
+        if (!principal.permissions.includes('instance:read'))
+          throw new GatewayError('HM_ERR_AUTH_FORBIDDEN', 'needs instance:read (instance operators only)')
       },
     },
     async (_req, reply) => reply.header('cache-control', 'no-store').send(opts.status()),

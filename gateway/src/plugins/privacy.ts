@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
-import { recordConsent } from '../accounts/consent.ts'
+import { listConsent, recordConsent } from '../accounts/consent.ts'
 import type { AccountsContext } from '../accounts/context.ts'
 import { deletionStatus, VisitorDeletions } from '../accounts/privacy.ts'
 import { Body, bearer, needs, open, Uuid } from '../accounts/schemas.ts'
@@ -21,6 +21,16 @@ const Deletion = Type.Object({
   completedAt: Type.Union([Type.String(), Type.Null()]),
 })
 const VisitorParams = Type.Object({ siteId: Uuid, visitorId: VisitorId })
+const Nullable = (t: ReturnType<typeof Type.String>) => Type.Union([t, Type.Null()])
+const ConsentRecord = Type.Object({
+  id: Type.Integer(),
+  visitorId: Type.String(),
+  granted: Type.Boolean(),
+  source: Type.Union([Type.Literal('sdk'), Type.Literal('api')]),
+  at: Type.String(),
+  ip: Nullable(Type.String({ description: 'Anonymised (a /24 or /48); null: discarded, or withheld' })),
+  userAgent: Nullable(Type.String({ description: 'null: not sent, or withheld' })),
+})
 const tags = ['privacy']
 
 const cors = (reply: FastifyReply) =>
@@ -106,6 +116,62 @@ const privacy: FastifyPluginAsync<{ ctx: AccountsContext }> = async (app, { ctx 
         ipHandling: site.ipHandling,
       })
       return reply.code(204).send()
+    },
+  )
+
+  app.get<{
+    Params: { siteId: string }
+    Querystring: { visitorId?: string; before?: number; limit?: number }
+  }>(
+    '/v1/sites/:siteId/consent',
+    {
+      config: needs('privacy:read', 'consent.list'),
+      schema: {
+        tags,
+        security: bearer,
+        summary: "The site's consent log: visitors' decisions, newest first",
+        description:
+          'Addresses and user agents are shown to callers holding privacy:write (they answer data-subject requests); to the others they are withheld (null, `personalData: withheld`): reading the log needs when and what each visitor decided, not who they were. Page with `before` = the `nextBefore` of the previous page.',
+        params: Type.Object({ siteId: Uuid }),
+        querystring: Type.Object(
+          {
+            visitorId: Type.Optional(VisitorId),
+            before: Type.Optional(Type.Integer({ minimum: 1, description: 'records older than this id' })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            siteId: Type.String(),
+            personalData: Type.Union([Type.Literal('shown'), Type.Literal('withheld')]),
+            records: Type.Array(ConsentRecord),
+            nextBefore: Type.Union([Type.Integer(), Type.Null()], {
+              description: 'The next page (older records); null: this is the last',
+            }),
+          }),
+        },
+      },
+    },
+    async (req) => {
+      const me = principalOf(req)
+      const site = await siteOf(me.orgId, req.params.siteId)
+      const limit = req.query.limit ?? 50
+      const personalData = me.permissions.includes('privacy:write')
+      const records = await listConsent(pool, keys.cipher, {
+        siteId: site.id,
+        visitorId: req.query.visitorId,
+        before: req.query.before,
+        limit,
+        personalData,
+      })
+      req.auditInfo = { target: site.id, details: { personalData, records: records.length } }
+      return {
+        siteId: site.id,
+        personalData: personalData ? ('shown' as const) : ('withheld' as const),
+        records,
+        nextBefore: records.length === limit ? records.at(-1)!.id : null,
+      }
     },
   )
 

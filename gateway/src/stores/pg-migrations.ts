@@ -152,6 +152,46 @@ const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'instance operators (the first account, HM_OPERATOR_EMAILS); the consent log by site, newest first',
+    sql: `
+      ALTER TABLE users ADD COLUMN is_operator boolean NOT NULL DEFAULT false;
+      -- An instance upgraded to this version: its first account operates it, as a new instance's would.
+      UPDATE users SET is_operator = true WHERE id = (SELECT id FROM users ORDER BY created_at, id LIMIT 1);
+      -- In the database rather than in each code path that creates accounts (sign-up, the demo, invitations),
+      -- so whichever comes first is the operator; the lock makes two first sign-ups at once take turns.
+      CREATE FUNCTION hm_first_user_operates() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NOT EXISTS (SELECT 1 FROM users) THEN
+          PERFORM pg_advisory_xact_lock(726355);
+          IF NOT EXISTS (SELECT 1 FROM users) THEN NEW.is_operator := true; END IF;
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER users_first_operates BEFORE INSERT ON users
+        FOR EACH ROW EXECUTE FUNCTION hm_first_user_operates();
+      -- HM_OPERATOR_EMAILS as the gateway last started with it (replaced at each start).
+      CREATE TABLE operator_emails (email text PRIMARY KEY);
+      CREATE INDEX consent_records_site ON consent_records(site_id, id DESC);
+    `,
+  },
+  {
+    version: 5,
+    name: 'screenshots of pages behind heatmaps, by site, url and width',
+    sql: `
+      CREATE TABLE page_screenshots (
+        site_id uuid NOT NULL REFERENCES websites(id) ON DELETE CASCADE,
+        url text NOT NULL,
+        width integer NOT NULL,
+        png bytea NOT NULL,
+        page_height integer NOT NULL,
+        captured_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (site_id, url, width)
+      );
+      CREATE INDEX page_screenshots_captured ON page_screenshots(captured_at);
+    `,
+  },
 ]
 
 /**

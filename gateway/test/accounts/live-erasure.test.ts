@@ -52,7 +52,7 @@ describe('deleting a visitor erases its live session actors', () => {
   const key = (sessionId: string) => sessionActorKey(siteId, sessionId)
   /** The session actor's summary as it stands in memory (asking activates it if it is not). */
   const live = async (sessionId: string) => {
-    const r = await platform.runtime.ask<{ summary: SessionRow; timeline: unknown[] }>(
+    const r = await platform.runtime!.ask<{ summary: SessionRow; timeline: unknown[] }>(
       SESSION_ACTOR,
       key(sessionId),
       { kind: 'timeline' } satisfies SessionAskTimeline,
@@ -99,7 +99,7 @@ describe('deleting a visitor erases its live session actors', () => {
       () => live('bob-s1'),
       (s) => s.events === 2,
     )
-    await platform.runtime.flushNow()
+    await platform.runtime!.flushNow()
     assert.deepEqual(await stored('alice'), { events: 3, sessions: 1 })
     await send('alice', 'alice-s1', [40, 41])
     // s2: in memory only, never flushed.
@@ -122,7 +122,7 @@ describe('deleting a visitor erases its live session actors', () => {
     // The deletion waits for flushes that store its requests; this platform flushes when told.
     const done = await waitFor(
       async () => {
-        await platform.runtime.flushNow()
+        await platform.runtime!.flushNow()
         return (await api('GET', `/v1/deletions/${d.body.id}`)).body
       },
       (s) => s.status !== 'pending',
@@ -139,15 +139,15 @@ describe('deleting a visitor erases its live session actors', () => {
     )
 
     // The next flushes write nothing of the visitor again.
-    await platform.runtime.flushNow()
-    await platform.runtime.flushNow()
+    await platform.runtime!.flushNow()
+    await platform.runtime!.flushNow()
     assert.deepEqual(await stored('alice'), { events: 0, sessions: 0 })
     const sessions = await api('GET', `/v1/sites/${siteId}/sessions?limit=100`)
     assert.deepEqual(
       (sessions.body.sessions as Array<{ sessionId: string }>).map((s) => s.sessionId),
       ['bob-s1'],
     )
-    const store = platform.runtime.options.store
+    const store = platform.runtime!.options.store
     const aliceKeys = ['alice-s1', 'alice-s2', 'alice-s3'].map(key)
     assert.equal(
       (await store.loadSnapshots(aliceKeys.map((k) => ({ type: SESSION_ACTOR, key: k })))).size,
@@ -161,10 +161,10 @@ describe('deleting a visitor erases its live session actors', () => {
       'no stored reminder of the visitor’s sessions',
     )
     // Nothing left to bring them back: not active (so no timer), no reminder scheduled; bob's stays.
-    for (const k of aliceKeys) assert.equal(await platform.runtime.inspect(SESSION_ACTOR, k), undefined, k)
-    assert.equal(platform.runtime.reminders.size, 1, "only bob's session has its end reminder scheduled")
+    for (const k of aliceKeys) assert.equal(await platform.runtime!.inspect(SESSION_ACTOR, k), undefined, k)
+    assert.equal(platform.runtime!.reminders.size, 1, "only bob's session has its end reminder scheduled")
     assert.equal(
-      ((await platform.runtime.inspect(SESSION_ACTOR, key('bob-s1'))) as { visitorId: string }).visitorId,
+      ((await platform.runtime!.inspect(SESSION_ACTOR, key('bob-s1'))) as { visitorId: string }).visitorId,
       'bob',
     )
     assert.deepEqual(await stored('bob'), { events: 2, sessions: 1 })

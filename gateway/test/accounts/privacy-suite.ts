@@ -171,7 +171,7 @@ export function privacySuite(title: string, env: () => Promise<SuiteEnv>) {
       assert.equal(done.stores.clickhouse.events, 5)
       assert.equal(done.stores.clickhouse.sessionActors, 1)
       assert.equal(
-        await platform.runtime.inspect(SESSION_ACTOR, sessionActorKey(site.id, 'alice-s1')),
+        await platform.runtime!.inspect(SESSION_ACTOR, sessionActorKey(site.id, 'alice-s1')),
         undefined,
         'the session actor is no longer active',
       )
@@ -267,11 +267,11 @@ export function privacySuite(title: string, env: () => Promise<SuiteEnv>) {
       )
 
       // Queried after the next flushes: nothing of the site comes back.
-      await platform.runtime.flushNow()
-      await platform.runtime.flushNow()
+      await platform.runtime!.flushNow()
+      await platform.runtime!.flushNow()
       for (const s of ['carol-s1', 'dave-s1'])
         assert.equal(
-          await platform.runtime.inspect(SESSION_ACTOR, sessionActorKey(doomed.id, s)),
+          await platform.runtime!.inspect(SESSION_ACTOR, sessionActorKey(doomed.id, s)),
           undefined,
           s,
         )
@@ -314,6 +314,8 @@ export function privacySuite(title: string, env: () => Promise<SuiteEnv>) {
         export: 'page=/p&type=click&format=json',
         sessions: '',
         'sessions/{sessionId}': '',
+        'page-view': 'url=/p&width=1280',
+        screenshot: 'url=/p&width=1280',
       }
       const doc = (await (await fetch(`${platform.url}/docs/json`)).json()) as {
         paths: Record<string, Record<string, unknown>>

@@ -232,6 +232,14 @@ export const routeCases: RouteCase[] = [
   },
   {
     method: 'GET',
+    route: '/v1/sites/:siteId/consent',
+    permission: 'privacy:read',
+    url: (i) => `/v1/sites/${i.siteId}/consent?visitorId=${i.visitorId}`,
+    ok: 200,
+    foreign: notFound,
+  },
+  {
+    method: 'GET',
     route: '/v1/sites/:siteId/visitors/:visitorId',
     permission: 'privacy:read',
     url: (i) => `/v1/sites/${i.siteId}/visitors/${i.visitorId}`,

@@ -12,7 +12,7 @@ import pg from 'pg'
 import { OwnershipRecorder } from '../../../runtime/test/cluster/ownership-recorder.ts'
 import { type ChdbHttpServer, serveChdbHttp } from '../../src/cluster-clickhouse-server.ts'
 import { waitFor } from '../helpers/events.ts'
-import { exited, type Running, startProcess } from '../helpers/process.ts'
+import { exited, type Running, type RunningNode, startNode, startProcess } from '../helpers/process.ts'
 
 const pgAdmin = 'postgres://postgres@127.0.0.1:5432/postgres'
 
@@ -40,6 +40,8 @@ export interface NodeView {
  */
 export class ClusterScene {
   readonly running = new Map<string, Running>()
+  /** Runtime-only nodes (`HM_ROLE=runtime`): no demo, no API, only health and metrics. */
+  readonly runtimeNodes = new Map<string, RunningNode>()
 
   private constructor(
     readonly o: ClusterSceneOptions,
@@ -104,13 +106,24 @@ export class ClusterScene {
       HM_DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${this.database}`,
       HM_REDIS_URL: 'redis://127.0.0.1:6379',
       HM_CLUSTER_OWNERSHIP_SUBJECT: this.recorder.subject,
+      // One signing key, so an operator's token works on every node; the operator reads /v1/cluster.
+      HM_AUTH_SECRET: `scene-auth-secret-${this.run.repeat(4)}`,
+      HM_OPERATOR_EMAILS: this.operatorEmail,
       ...this.o.env,
     }
   }
 
-  async start(nodeId: string): Promise<Running> {
-    const r = await startProcess(join(this.dir, nodeId), this.env(nodeId))
+  /** Starts a node (`HM_ROLE=all` unless `env` says otherwise) that serves the API and the demo. */
+  async start(nodeId: string, env: Record<string, string> = {}): Promise<Running> {
+    const r = await startProcess(join(this.dir, nodeId), { ...this.env(nodeId), ...env })
     this.running.set(nodeId, r)
+    return r
+  }
+
+  /** Starts a runtime-only node: it hosts actors and serves `/v1/health` and `/metrics`. */
+  async startRuntime(nodeId: string): Promise<RunningNode> {
+    const r = await startNode(join(this.dir, nodeId), { ...this.env(nodeId), HM_ROLE: 'runtime' })
+    this.runtimeNodes.set(nodeId, r)
     return r
   }
 
@@ -120,8 +133,44 @@ export class ClusterScene {
     return r
   }
 
+  /** The account `HM_OPERATOR_EMAILS` names on every node: `/v1/cluster` is for instance operators. */
+  get operatorEmail(): string {
+    return `operator.${this.run}@cluster.example`
+  }
+
+  private operator: Promise<string> | undefined
+
+  /** An access token of the operator, signed up on the first node asked (signed in again when renewed). */
+  operatorToken(r: Running, renew = false): Promise<string> {
+    if (renew) this.operator = undefined
+    this.operator ??= (async () => {
+      const body = { email: this.operatorEmail, password: 'operator password 1' }
+      const post = (path: string, b: object) =>
+        fetch(`${r.url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(b),
+        })
+      let res = await post('/v1/auth/signup', { ...body, name: 'Operator', organization: 'Operations' })
+      if (res.status === 409) res = await post('/v1/auth/login', body)
+      if (res.status !== 200 && res.status !== 201)
+        throw new Error(`operator sign-in ${res.status}: ${await res.text()}`)
+      return ((await res.json()) as { accessToken: string }).accessToken
+    })().catch((e: unknown) => {
+      this.operator = undefined
+      throw e
+    })
+    return this.operator
+  }
+
   async view(r: Running): Promise<NodeView> {
-    const res = await fetch(`${r.url}/v1/cluster`, { headers: { authorization: `Bearer ${r.creds.apiKey}` } })
+    const get = async (renew: boolean) =>
+      fetch(`${r.url}/v1/cluster`, {
+        headers: { authorization: `Bearer ${await this.operatorToken(r, renew)}` },
+      })
+    let res = await get(false)
+    // An access token lives 15 minutes; a long scene outlives it.
+    if (res.status === 401) res = await get(true)
     if (res.status !== 200) throw new Error(`/v1/cluster ${res.status}: ${await res.text()}`)
     return (await res.json()) as NodeView
   }
@@ -163,11 +212,11 @@ export class ClusterScene {
 
   /** Every node's output, for a failure's story. */
   outputs(): string {
-    return [...this.running].map(([id, r]) => `==== ${id}\n${r.output()}`).join('\n')
+    return [...this.running, ...this.runtimeNodes].map(([id, r]) => `==== ${id}\n${r.output()}`).join('\n')
   }
 
   async destroy(): Promise<void> {
-    for (const r of this.running.values()) {
+    for (const r of [...this.running.values(), ...this.runtimeNodes.values()]) {
       if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL')
       await exited(r.child)
     }

@@ -5,15 +5,25 @@ import type { DemoCredentials } from '../../src/accounts/demo.ts'
 
 const root = new URL('../../../', import.meta.url).pathname
 
-export interface Running {
-  child: ChildProcess
-  url: string
-  output: () => string
+export interface Running extends RunningNode {
   creds: DemoCredentials
 }
 
-/** Starts `gateway/src/main.ts` as `npm start` does, in its own process, and waits for its banner. */
+export interface RunningNode {
+  child: ChildProcess
+  url: string
+  output: () => string
+}
+
+/** Starts `gateway/src/main.ts` as `npm start` does and reads the demo credentials it wrote. */
 export async function startProcess(dataDir: string, env: Record<string, string> = {}): Promise<Running> {
+  const node = await startNode(dataDir, env)
+  const creds = JSON.parse(await readFile(join(dataDir, 'demo-credentials.json'), 'utf8')) as DemoCredentials
+  return { ...node, creds }
+}
+
+/** Starts `gateway/src/main.ts` as `npm start` does, in its own process, and waits for its banner. */
+export async function startNode(dataDir: string, env: Record<string, string> = {}): Promise<RunningNode> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/src/main.ts'], {
     cwd: root,
     env: {
@@ -46,8 +56,7 @@ export async function startProcess(dataDir: string, env: Record<string, string> 
       reject(new Error(`exited ${code} before its banner:\n${out}`))
     })
   })
-  const creds = JSON.parse(await readFile(join(dataDir, 'demo-credentials.json'), 'utf8')) as DemoCredentials
-  return { child, url, output: () => out, creds }
+  return { child, url, output: () => out }
 }
 
 export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

@@ -31,14 +31,14 @@ test('a page split by session spreads over several page actors, and its heatmap 
     (h) => h.total >= total,
   )
   assert.equal(live.total, total)
-  await platform.runtime.flushNow()
+  await platform.runtime!.flushNow()
   const stored = await waitFor(
     () => heatmap(platform.url, apiKey, siteId, { page: '/hot', type: 'click', live: 'false' }),
     (h) => h.total >= total,
   )
   assert.equal(stored.total, total)
   const keys = Array.from({ length: SPLITS }, (_, i) => pageActorKey(siteId, '/hot', i))
-  const active = (await platform.runtime.listActors(10_000)).filter(
+  const active = (await platform.runtime!.listActors(10_000)).filter(
     (a) => a.type === PAGE_ACTOR && keys.includes(a.key),
   )
   assert.ok(active.length > 1, `the page's clicks went to ${active.length} page actor(s)`)

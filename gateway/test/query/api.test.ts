@@ -52,7 +52,7 @@ before(async () => {
     ev('click', '/shop', at(33, 1), desktop, { x: 640, y: 100 }),
     ev('click', '/shop', at(33, 2), desktop, { x: 640, y: 100 }),
   ])
-  await platform.runtime.flushNow()
+  await platform.runtime!.flushNow()
   await waitFor(
     () => q.get<{ total: number }>('/heatmap', { page: '/shop', type: 'click', ...ALL, live: 'false' }),
     (h) => h.total >= 7,
@@ -181,13 +181,34 @@ describe('query API', () => {
   })
 
   test('scroll curve and attention per band', async () => {
-    const s = await q.get<{
+    type Scroll = {
       views: number
       avgFoldPx: number
       bands: Array<{ y: number; reached: number; share: number }>
-    }>('/scroll', { page: '/shop', ...ALL, bandPx: 800 })
+      marks: Array<{ percent: number; y: number }>
+    }
+    const s = await q.get<Scroll>('/scroll', { page: '/shop', ...ALL, bandPx: 800 })
     assert.equal(s.views, 3)
     assert.equal(s.avgFoldPx, (800 + 844 + 800) / 3)
+    // Views reaching each 800 px row: 3, 2, 1, 1. Three quarters of 3 views needs all 3; half needs 2.
+    assert.deepEqual(s.marks, [
+      { percent: 100, y: 800 },
+      { percent: 75, y: 800 },
+      { percent: 50, y: 1600 },
+      { percent: 25, y: 3200 },
+    ])
+    // At 16 px rows the marks are the depths themselves: C saw its first 800 px, A scrolled to 1600, B
+    // to 3000 (the bottom of the row holding px 2999).
+    const fine = await q.get<Scroll>('/scroll', { page: '/shop', ...ALL })
+    assert.deepEqual(
+      fine.marks.map((m) => [m.percent, m.y]),
+      [
+        [100, 800],
+        [75, 800],
+        [50, 1600],
+        [25, 3008],
+      ],
+    )
     assert.deepEqual(
       s.bands.map((b) => [b.y, b.reached]),
       [
@@ -262,6 +283,51 @@ describe('query API', () => {
       [devices.a.views, devices.a.cells, devices.b.views, devices.b.cells, devices.diff],
       [2, [[0, 0, 3]], 1, [[0, 0, 1]], [[0, 0, -2]]],
     )
+  })
+
+  test('compare per total: each side as shares of its own clicks, so only where they went differs', async () => {
+    type Cmp = {
+      per: string
+      a: { views: number; total: number; cells: number[][] }
+      b: { views: number; total: number; cells: number[][] }
+      diff: number[][]
+    }
+    const c = await q.get<Cmp>('/compare', {
+      page: '/shop',
+      type: 'click',
+      aFrom: '2026-11-20',
+      aTo: '2026-11-21',
+      bFrom: '2026-11-21',
+      bTo: '2026-11-22',
+      per: 'total',
+    })
+    assert.equal(c.per, 'total')
+    // Day one: 5 clicks (3 + 1 + 1) over 2 views; day two: 2 clicks, all on the first cell.
+    assert.deepEqual([c.a.total, c.b.total], [5, 2])
+    const close = (got: number[][], want: number[][]) => {
+      assert.equal(got.length, want.length, JSON.stringify(got))
+      got.forEach((g, i) => {
+        assert.deepEqual(g.slice(0, 2), want[i]!.slice(0, 2))
+        assert.ok(
+          Math.abs(g[2]! - want[i]![2]!) < 1e-9,
+          `${JSON.stringify(g)} against ${JSON.stringify(want[i])}`,
+        )
+      })
+    }
+    close(c.a.cells, [
+      [64, 6, 3 / 5],
+      [10, 12, 1 / 5],
+      [64, 25, 1 / 5],
+    ])
+    close(c.b.cells, [[64, 6, 1]])
+    close(c.diff, [
+      [64, 6, 1 - 3 / 5],
+      [10, 12, -1 / 5],
+      [64, 25, -1 / 5],
+    ])
+    const bad = await q.error('/compare', { page: '/shop', type: 'click', ...ALL, per: 'visitor' })
+    assert.deepEqual([bad.status, bad.code], [400, 'HM_ERR_QUERY_BAD_PARAM'])
+    assert.match(bad.message, /per/)
   })
 
   test('exports: PNG and SVG with a legend, CSV and JSON; sizes out of bounds are a 400', async () => {

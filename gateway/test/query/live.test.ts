@@ -52,7 +52,7 @@ describe('live answers', () => {
     assert.deepEqual([h.total, h.live, h.cells], [5, true, [[64, 6, 5]]])
     const stored = await q.get<Cells>('/heatmap', { ...params, live: 'false' })
     assert.deepEqual([stored.total, stored.live], [0, false], 'nothing flushed yet')
-    await platform.runtime.flushNow()
+    await platform.runtime!.flushNow()
     const after = await q.get<Cells>('/heatmap', { ...params, live: 'false' })
     assert.equal(after.total, 5)
     assert.deepEqual((await q.get<Cells>('/heatmap', params)).cells, [[64, 6, 5]])

@@ -80,6 +80,9 @@ function wrap(socket: Socket, head: Buffer): LiveSocket {
     buf = Buffer.concat([buf, d])
     parse()
   })
+  // A connection reset (the server's process ended, or it dropped the socket after our close) is a close
+  // without a close frame: 1006, as a browser reports it.
+  socket.on('error', () => onClose(1006))
   parse()
   return {
     messages,

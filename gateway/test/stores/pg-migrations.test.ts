@@ -60,7 +60,7 @@ for (const [name, withDb] of backends) {
           "INSERT INTO websites (org_id, name, domain, site_key) VALUES ($1, 'old site', 'old.example', 'k')",
           [org.rows[0]!.id],
         )
-        assert.deepEqual(await migratePostgres(pool), [2, 3])
+        assert.deepEqual(await migratePostgres(pool), [2, 3, 4, 5])
         assert.deepEqual(await migratePostgres(pool), [])
         const key = await pool.query('SELECT scopes FROM api_keys')
         assert.deepEqual(key.rows[0].scopes, ['heatmaps:read', 'sessions:read', 'heatmaps:export'])
@@ -77,7 +77,7 @@ for (const [name, withDb] of backends) {
         const versions = await pool.query('SELECT version FROM schema_migrations ORDER BY version')
         assert.deepEqual(
           versions.rows.map((r) => r.version),
-          [1, 2, 3],
+          [1, 2, 3, 4, 5],
         )
       })
     })
@@ -85,7 +85,7 @@ for (const [name, withDb] of backends) {
     test('gateways starting together apply each migration once (advisory lock)', async () => {
       await withDb(async ({ pool }) => {
         const runs = await Promise.all([migratePostgres(pool), migratePostgres(pool), migratePostgres(pool)])
-        assert.deepEqual(runs.flat().sort(), [1, 2, 3])
+        assert.deepEqual(runs.flat().sort(), [1, 2, 3, 4, 5])
       })
     })
   })

@@ -1,13 +1,15 @@
 import { performance } from 'node:perf_hooks'
-import { type KV, Kvm, type KvWatchEntry } from '@nats-io/kv'
+import type { KV, KvWatchEntry } from '@nats-io/kv'
 import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node'
 import { RuntimeError } from '../errors.ts'
 import { type ShardId, shardId } from '../ids.ts'
+import { openClusterBuckets } from './cluster-buckets.ts'
 import { Membership } from './membership.ts'
 import { placeShards } from './rendezvous.ts'
 import {
   HeldLease,
   isRevisionConflict,
+  leaseHolder,
   leaseKey,
   type ReleaseReason,
   type ShardLease,
@@ -25,6 +27,8 @@ export interface ClusterMemberOptions {
   leaseMs?: number
   /** How often the node says it is alive and renews its leases. */
   heartbeatMs?: number
+  /** Copies of the cluster's KV buckets on a clustered NATS (at most its server count); set on creation. */
+  replicas?: number
   /**
    * The node now holds `lease.shard`: bind its consumer, start pulling. Throwing gives the lease back.
    * Watch `lease.signal`: it aborts when the node must stop acting for the shard.
@@ -85,37 +89,8 @@ export class ClusterMember {
   /** Opens (or creates) the cluster's buckets, registers this node and starts taking its shards. */
   static async join(options: ClusterMemberOptions): Promise<ClusterMember> {
     const o = resolve(options)
-    const kvm = new Kvm(options.connection)
-    const create = async (name: string): Promise<KV> => {
-      // The bucket's max age is the lease: a 2.9 server ignores per-key TTLs.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await kvm.create(name, { history: 1, ttl: o.leaseMs })
-        } catch (e) {
-          // Nodes starting together create the bucket at once; the server refuses all but one ("subjects
-          // overlap with an existing stream"), and the bucket is there to open a moment later.
-          if (attempt >= 10 || !/subjects overlap|already in use/i.test(String((e as Error).message))) throw e
-          await new Promise((r) => setTimeout(r, 50 * attempt))
-        }
-      }
-    }
-    const open = async (name: string): Promise<KV> => {
-      const kv = await create(name)
-      const ttl = (await kv.status()).ttl
-      if (ttl !== o.leaseMs) {
-        throw new RuntimeError(
-          'RT_ERR_CLUSTER_LEASE_MISMATCH',
-          `bucket ${name} expires after ${ttl} ms, this node uses ${o.leaseMs} ms`,
-        )
-      }
-      return kv
-    }
-    const member = new ClusterMember(
-      options.connection,
-      o,
-      await open(`${o.cluster}_leases`),
-      await open(`${o.cluster}_members`),
-    )
+    const buckets = await openClusterBuckets(options.connection, o.cluster, o.leaseMs, o.replicas)
+    const member = new ClusterMember(options.connection, o, buckets.leases, buckets.members)
     await member.start()
     return member
   }
@@ -352,14 +327,6 @@ export class ClusterMember {
   }
 }
 
-function leaseHolder(e: KvWatchEntry): string {
-  try {
-    return String((e.json() as { node: unknown }).node)
-  } catch {
-    return `unreadable lease value at revision ${e.revision}`
-  }
-}
-
 function resolve(o: ClusterMemberOptions): ResolvedOptions {
   const leaseMs = o.leaseMs ?? 10_000
   const r: ResolvedOptions = {
@@ -368,6 +335,7 @@ function resolve(o: ClusterMemberOptions): ResolvedOptions {
     shardCount: o.shardCount,
     leaseMs,
     heartbeatMs: o.heartbeatMs ?? Math.floor(leaseMs / 5),
+    replicas: o.replicas ?? 1,
     onAcquire: o.onAcquire,
     onRelease: o.onRelease,
     onError: o.onError ?? ((e, where) => console.error(`[cluster] ${where}:`, e)),
@@ -381,6 +349,9 @@ function resolve(o: ClusterMemberOptions): ResolvedOptions {
   }
   if (!Number.isInteger(r.leaseMs) || r.leaseMs < 500) {
     throw new RuntimeError('RT_ERR_BAD_OPTION', `leaseMs=${r.leaseMs} (an integer, at least 500)`)
+  }
+  if (!Number.isInteger(r.replicas) || r.replicas < 1 || r.replicas > 5) {
+    throw new RuntimeError('RT_ERR_BAD_OPTION', `replicas=${r.replicas} (an integer from 1 to 5)`)
   }
   if (!Number.isInteger(r.heartbeatMs) || r.heartbeatMs < 10 || r.heartbeatMs * 3 > r.leaseMs) {
     throw new RuntimeError(

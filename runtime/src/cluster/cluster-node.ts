@@ -6,6 +6,7 @@ import type { Watch } from '../host/options.ts'
 import type { ShardId } from '../ids.ts'
 import { ClusterMember, type ClusterMemberOptions } from './cluster-member.ts'
 import type { LeaseFence } from './lease-fence.ts'
+import { serveNodeStats } from './node-stats.ts'
 import { ownershipLog } from './ownership-log.ts'
 import { RemoteActors } from './remote-actors.ts'
 import type { ReleaseReason, ShardLease } from './shard-lease.ts'
@@ -19,6 +20,8 @@ export interface ClusterNodeOptions {
   nodeId: string
   leaseMs?: number
   heartbeatMs?: number
+  /** Copies of the cluster's KV buckets on a clustered NATS (see `ClusterMemberOptions.replicas`). */
+  replicas?: number
   /**
    * Told of each change of ownership: once the lease is taken and before the host starts on the shard, and
    * after the host gave one up (for a hand-off, before the lease is deleted). A lost lease is told by the
@@ -64,6 +67,8 @@ export class ClusterNode {
     readonly member: ClusterMember,
     private readonly host: RuntimeHost,
     private readonly remote: RemoteActors,
+    /** Answers `rt.stats.<cluster>` (see `gatherNodeStats`). */
+    private readonly statsAnswer: { close(): void },
   ) {}
 
   static async join(options: ClusterNodeOptions): Promise<ClusterNode> {
@@ -103,6 +108,7 @@ export class ClusterNode {
       shardCount: host.options.shardCount,
       leaseMs: options.leaseMs,
       heartbeatMs: options.heartbeatMs,
+      replicas: options.replicas,
       onError,
       onAcquire: async (lease: ShardLease) => {
         // Told before the host acts, so an observer's record of ownership covers all of it.
@@ -148,7 +154,14 @@ export class ClusterNode {
         )
       },
     })
-    return new ClusterNode(member, host, remote)
+    const statsAnswer = serveNodeStats({
+      connection: options.connection,
+      cluster: options.cluster,
+      nodeId: options.nodeId,
+      host,
+      onError,
+    })
+    return new ClusterNode(member, host, remote, statsAnswer)
   }
 
   /**
@@ -192,6 +205,7 @@ export class ClusterNode {
     this.draining ??= (async () => {
       await this.member.leave()
       this.remote.close()
+      this.statsAnswer.close()
       await this.host.stop()
     })()
     return this.draining

@@ -10,6 +10,8 @@ export interface MembershipOptions {
   onChange: () => void
   onError: (e: unknown, where: string) => void
   now: () => number
+  /** `false`: only watch who the members are, never count as one (a gateway-only process). */
+  register?: boolean
 }
 
 /**
@@ -27,7 +29,7 @@ export class Membership {
 
   /** Registers this node and resolves once every member already registered is known. */
   async start(): Promise<void> {
-    await this.put()
+    if (this.o.register !== false) await this.put()
     const watcher = await this.o.kv.watch()
     this.watcher = watcher
     let loaded!: () => void
@@ -50,12 +52,14 @@ export class Membership {
         loaded()
       }
     })()
+    // A node's own key makes the first update; an observer of an empty bucket would wait for none.
+    if (this.o.register === false && (await this.o.kv.status()).values === 0) loaded()
     await initial
   }
 
   /** Refreshes this node's key; a failure is reported, and the next heartbeat tries again. */
   heartbeat(): void {
-    if (this.beating) return
+    if (this.beating || this.o.register === false) return
     this.beating = this.put()
       .catch((e: unknown) => this.o.onError(e, 'heartbeat'))
       .finally(() => {
@@ -73,6 +77,7 @@ export class Membership {
 
   /** Removes this node's key so the others stop counting on it at once, not after the lease time. */
   async leave(): Promise<void> {
+    if (this.o.register === false) return
     await this.beating
     await this.o.kv.delete(this.o.nodeId)
   }

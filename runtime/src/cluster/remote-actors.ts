@@ -1,7 +1,6 @@
 import { type NatsConnection, RequestError, type Subscription, TimeoutError } from '@nats-io/transport-node'
 import { Packr } from 'msgpackr'
 import { RuntimeError, type RuntimeErrorCode, runtimeErrors } from '../errors.ts'
-import type { RuntimeHost } from '../host/main.ts'
 import type { Watch } from '../host/options.ts'
 import { type ShardId, shardOf } from '../ids.ts'
 
@@ -13,6 +12,29 @@ const INTEREST_EVERY_MS = 2000
 type AskReply = { ok: unknown } | { error: { code: string; message: string } }
 type Interest = { node: string; topics: string[] }
 type LiveMessage = { node: string; payload: unknown }
+
+/**
+ * The actors of this process, if it has any: a node's `RuntimeHost`, or `noLocalActors` for a process
+ * that only calls actors elsewhere (a gateway-only node).
+ */
+export interface LocalActors {
+  readonly options: { readonly shardCount: number; readonly askTimeoutMs: number }
+  shards(): ShardId[]
+  ask<R>(type: string, key: string, request: unknown): Promise<R>
+  watch(topic: string, listener: (payload: unknown) => void): Watch
+}
+
+/** A process without actors: it pulls no shard, so every ask goes over NATS and nothing publishes here. */
+export function noLocalActors(options: { shardCount: number; askTimeoutMs?: number }): LocalActors {
+  const resolved = { shardCount: options.shardCount, askTimeoutMs: options.askTimeoutMs ?? 5000 }
+  return {
+    options: resolved,
+    shards: () => [],
+    ask: (type, key) =>
+      Promise.reject(new RuntimeError('RT_ERR_BAD_OPTION', `${type}/${key}: this process hosts no actors`)),
+    watch: () => Object.assign(() => {}, { ready: Promise.resolve() }),
+  }
+}
 
 /** A topic as one subject token (topics are free text: slashes, dots, spaces). */
 const token = (topic: string): string => Buffer.from(topic).toString('base64url')
@@ -43,7 +65,7 @@ export class RemoteActors {
     private readonly nc: NatsConnection,
     private readonly cluster: string,
     private readonly nodeId: string,
-    private readonly host: RuntimeHost,
+    private readonly host: LocalActors,
     private readonly onError: (e: unknown, where: string) => void,
   ) {
     const interest = nc.subscribe(`rt.interest.${cluster}`, {

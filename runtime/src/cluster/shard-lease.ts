@@ -1,4 +1,5 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream'
+import type { KvWatchEntry } from '@nats-io/kv'
 import type { ShardId } from '../ids.ts'
 
 /** Why a node stops acting for a shard. */
@@ -49,6 +50,15 @@ export const leaseKey = (shard: number): string => `shard.${shard}`
 export function shardOfLeaseKey(key: string): number | undefined {
   const m = /^shard\.(\d+)$/.exec(key)
   return m ? Number(m[1]) : undefined
+}
+
+/** The node named by a lease's value, as a watch of the leases bucket delivers it. */
+export function leaseHolder(e: KvWatchEntry): string {
+  try {
+    return String((e.json() as { node: unknown }).node)
+  } catch {
+    return `unreadable lease value at revision ${e.revision}`
+  }
 }
 
 /** The compare-and-set failed: someone else wrote the key since the revision we hold. */

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import {
+  ClusterClient,
   ClusterNode,
   encodeEnvelopes,
   JetStreamTransport,
@@ -38,6 +39,8 @@ after(async () => {
 
 const sink = new RecordingSink()
 const store = new MemoryRuntimeStore()
+/** Every node this file started, by id (they live until the file ends). */
+const started = new Map<string, ClusterNode>()
 
 async function startNode(id: string): Promise<ClusterNode> {
   const nc = await connect({ servers, maxReconnectAttempts: -1 })
@@ -56,6 +59,7 @@ async function startNode(id: string): Promise<ClusterNode> {
   })
   await host.start()
   const node = await ClusterNode.join({ host, fence, connection: nc, cluster, nodeId: id, leaseMs: 3000 })
+  started.set(id, node)
   cleanups.push(async () => {
     await node.drain()
     await nc.close()
@@ -102,5 +106,63 @@ describe('asks and live topics across nodes', () => {
 
     // What the owner's host throws reaches the caller, said to come from another node.
     await assert.rejects(a.ask('nope', key, {}), /another node.*no actor type of this name is registered/)
+  })
+
+  test('a process hosting no actors (a gateway-only node) asks, watches and sees the shards, holding none', async () => {
+    await startNode('c1')
+    await startNode('c2')
+    const nc = await connect({ servers, maxReconnectAttempts: -1 })
+    const client = await ClusterClient.open({
+      connection: nc,
+      cluster,
+      nodeId: 'gw',
+      shardCount: S,
+      leaseMs: 3000,
+      askTimeoutMs: 3000,
+    })
+    cleanups.push(async () => {
+      client.close()
+      await nc.close()
+    })
+    // It is not a member: the members, placement and leases it sees are the runtime nodes' alone.
+    const ids = [...started.keys()].sort()
+    const agrees = (): boolean => {
+      const v = client.status()
+      return (
+        JSON.stringify(v.members) === JSON.stringify(ids) &&
+        v.leaseHolders.every(
+          (h, s) =>
+            h !== null &&
+            started
+              .get(h)
+              ?.status()
+              .shards.includes(s as never) === true,
+        )
+      )
+    }
+    await waitFor(agrees, 30_000)
+    const view = client.status()
+    assert.deepEqual(view.shards, [])
+    assert.deepEqual(view.placement, placeShards(S, ids))
+
+    const key = 'from-gateway'
+    const producer = await JetStreamTransport.open({ servers, stream, subjectPrefix })
+    cleanups.push(() => producer.close())
+    const add = (n: number, id: string) =>
+      producer.publish(shardOf('probe', key, S), encodeEnvelopes([['probe', key, { add: n }]]), id)
+    await add(7, 'gw-first')
+    await waitFor(async () => (await client.ask<{ total: number }>('probe', key, {})).total === 7, 30_000)
+
+    const heard: Array<{ total: number }> = []
+    const stop = client.watch(`probe/${key}`, (p) => heard.push(p as { total: number }))
+    await stop.ready
+    let n = 0
+    await waitFor(async () => {
+      await add(1, `gw-more-${n++}`)
+      await new Promise((r) => setTimeout(r, 100))
+      return heard.length > 0
+    }, 30_000)
+    assert.ok(heard.at(-1)!.total > 7)
+    stop()
   })
 })

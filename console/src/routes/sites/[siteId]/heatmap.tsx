@@ -1,5 +1,17 @@
 import { A, useParams, useSearchParams } from '@solidjs/router'
-import { batch, createEffect, createMemo, createResource, createSignal, For, onCleanup, Show } from 'solid-js'
+import {
+  batch,
+  createEffect,
+  createMemo,
+  createResource,
+  createSignal,
+  For,
+  type JSX,
+  lazy,
+  onCleanup,
+  Show,
+} from 'solid-js'
+import type { ElementSort } from '../../../api/analysis'
 import { api, apiResponse, errorText } from '../../../api/client'
 import {
   type HeatmapAnswer,
@@ -13,7 +25,7 @@ import {
 import { useAuth } from '../../../auth/context'
 import { Guard } from '../../../auth/guard'
 import { HeatmapFilters } from '../../../components/heatmap-filters'
-import { HeatmapStage, type StageHandle } from '../../../components/heatmap-stage'
+import { HeatmapStage, type StageHandle, type StageOverlayView } from '../../../components/heatmap-stage'
 import { Sparkline } from '../../../components/sparkline'
 import type { HeatmapStyle } from '../../../heatmap'
 import { type RangeId, rangeQuery } from '../../../lib/range'
@@ -36,6 +48,18 @@ const layoutWidth: Record<ViewportClass | 'all', number> = {
 }
 /** Types live mode can follow: the page actors stream their cells; scroll depth is read from sessions. */
 const liveKinds: ReadonlySet<HeatmapKind> = new Set(['click', 'move', 'attention', 'rage', 'dead'])
+// Loaded when first shown: the map itself is what the page's first load is for.
+const ElementRanking = lazy(() =>
+  import('../../../components/element-ranking').then((m) => ({ default: m.ElementRanking })),
+)
+const ScrollDepthOverlay = lazy(() =>
+  import('../../../components/scroll-depth').then((m) => ({ default: m.ScrollDepthOverlay })),
+)
+const AttentionOverlay = lazy(() =>
+  import('../../../components/scroll-depth').then((m) => ({ default: m.AttentionOverlay })),
+)
+/** Click maps rank the page's elements beside them, by what the map shows. */
+const rankedBy: Partial<Record<HeatmapKind, ElementSort>> = { click: 'clicks', rage: 'rage', dead: 'dead' }
 const SPARK_POINTS = 60
 
 export type Params = {
@@ -136,9 +160,42 @@ function Viewer() {
         country: q.country,
         from: q.from,
         to: q.to,
+        // Attention is visible time per row of the page: one column, drawn as full-width rows.
+        cols: q.type === 'attention' ? 1 : undefined,
       },
     }),
   )
+  // Scroll depth and attention get their lines and labels over the map.
+  const overlays: Partial<Record<HeatmapKind, (v: StageOverlayView) => JSX.Element>> = {
+    scroll: (v) => <ScrollDepthOverlay scope={heatmapQuery()!} view={v} />,
+    attention: (v) => <AttentionOverlay scope={heatmapQuery()!} view={v} />,
+  }
+  const ranking = () => {
+    const q = heatmapQuery()
+    const sort = rankedBy[kind()]
+    return q === undefined || sort === undefined ? undefined : { q, sort }
+  }
+  const compareHref = () => {
+    const out: Record<string, string> = { type: kind(), b: range() }
+    const p = page()
+    if (p !== undefined) out.page = p
+    const v = viewport()
+    if (v !== undefined) out.viewport = v
+    const c = custom()
+    if (range() === 'custom' && c.from !== undefined && c.to !== undefined) {
+      out.bFrom = c.from
+      out.bTo = c.to
+    }
+    for (const [k, v] of [
+      ['Device', device()],
+      ['Country', country()],
+    ] as const)
+      if (v !== undefined) {
+        out[`a${k}`] = v
+        out[`b${k}`] = v
+      }
+    return `/sites/${params.siteId}/compare?${new URLSearchParams(out).toString()}`
+  }
   const [liveTotal, setLiveTotal] = createSignal(0)
   createEffect(() => {
     heatmap()
@@ -266,7 +323,7 @@ function Viewer() {
         set={set}
       />
 
-      <div class="viewer-body">
+      <div class="viewer-body" classList={{ 'has-aside': ranking() !== undefined }}>
         <nav class="pages" aria-label="Pages by traffic">
           <h2>Pages</h2>
           <Show when={pages.error}>
@@ -308,7 +365,7 @@ function Viewer() {
               <strong>{total().toLocaleString()}</strong> {kindLabels[kind()].unit}
             </span>
             <Show when={page()}>
-              <span class="muted"> on {page()}</span>
+              <span class="muted"> on {page()}</span> · <A href={compareHref()}>Compare</A>
             </Show>
             <Show when={heatmap.loading}>
               <span class="muted" aria-live="polite">
@@ -349,6 +406,8 @@ function Viewer() {
               ref={(h) => {
                 stage = h
               }}
+              overlay={overlays[kind()]}
+              background={{ siteId: params.siteId, page: page()! }}
             />
           </Show>
           <fieldset class="style-controls">
@@ -403,6 +462,7 @@ function Viewer() {
             </p>
           </Show>
         </div>
+        <Show when={ranking()}>{(r) => <ElementRanking scope={r().q} sort={r().sort} />}</Show>
       </div>
     </section>
   )
