@@ -12,6 +12,7 @@ import type pg from 'pg'
 import { consentGranted } from '../accounts/consent.ts'
 import { type SiteForIngest, siteByKey } from '../accounts/websites.ts'
 import { GatewayError } from '../errors.ts'
+import { originAllowed } from '../origins.ts'
 import type { Cache } from '../stores/cache.ts'
 import { impossiblePace, isBotUserAgent, isBrowserUserAgent } from './bots.ts'
 import type { DropReason } from './drops.ts'
@@ -113,7 +114,6 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
   return Array.isArray(v) ? v[0] : v
 }
 
-/** An exact origin, or `scheme://*.domain` for the domain's subdomains. */
 /** A site whose `#/` routes are not pages of their own: the fragment goes before normalising. */
 function withoutFragment(url: string): string {
   const hash = url.indexOf('#')
@@ -123,19 +123,6 @@ function withoutFragment(url: string): string {
 /** A site with strict masking keeps only tags and positions of selectors: no ids, classes or attributes. */
 export function tagsOnly(selector: string): string {
   return selector.replace(/\[[^\]]*\]/g, '').replace(/[#.](?:\\.|[^\s>+~:#.[\]])+/g, '')
-}
-
-export function originAllowed(origin: string, allowed: readonly string[]): boolean {
-  if (allowed.length === 0 || allowed.includes(origin)) return true
-  for (const a of allowed) {
-    const star = a.indexOf('://*.')
-    if (star < 0) continue
-    const scheme = a.slice(0, star + 3)
-    const domain = a.slice(star + 4)
-    if (origin.startsWith(scheme) && origin.endsWith(domain) && origin.length > scheme.length + domain.length)
-      return true
-  }
-  return false
 }
 
 /**

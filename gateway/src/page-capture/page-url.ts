@@ -1,4 +1,5 @@
 import { GatewayError } from '../errors.ts'
+import { originListed } from '../origins.ts'
 import { isLoopbackName } from './address-policy.ts'
 
 /** What a website says about where its pages live. */
@@ -39,20 +40,6 @@ function domainHost(domain: string): { host: string; port: string | undefined } 
     .replace(/\.$/, '')
   const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(bare)
   return { host: m?.[1] ?? bare, port: m?.[2] }
-}
-
-/** An exact origin or `scheme://*.domain` (the subdomains), as in the website's allowed origins. */
-function originListed(origin: string, allowed: readonly string[]): boolean {
-  for (const a of allowed) {
-    if (a === origin) return true
-    const star = a.indexOf('://*.')
-    if (star < 0) continue
-    const scheme = a.slice(0, star + 3)
-    const rest = a.slice(star + 4)
-    if (origin.startsWith(scheme) && origin.endsWith(rest) && origin.length > scheme.length + rest.length)
-      return true
-  }
-  return false
 }
 
 /** Whether `u` is a page of the website: on its domain (or a subdomain), or at one of its allowed origins. */

@@ -6,7 +6,7 @@ import { deletionStatus, VisitorDeletions } from '../accounts/privacy.ts'
 import { Body, bearer, needs, open, Uuid } from '../accounts/schemas.ts'
 import { getWebsite, siteByKey } from '../accounts/websites.ts'
 import { GatewayError } from '../errors.ts'
-import { originAllowed } from '../ingest/steps.ts'
+import { originAllowed } from '../origins.ts'
 import { principalOf } from './auth.ts'
 
 const VisitorId = Type.String({ minLength: 1, maxLength: 128 })
