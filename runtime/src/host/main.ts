@@ -19,7 +19,7 @@ import {
 import { WorkerPool } from './pool.ts'
 import { ReminderSchedule } from './reminders.ts'
 import { SnapshotIndex } from './snapshot-index.ts'
-import type { ActorInfo, AskResult, DeadLetter, DeliverResult, WorkerStats } from './types.ts'
+import type { ActorInfo, AskResult, DeadLetter, WorkerStats } from './types.ts'
 
 export type {
   FlushBatch,
@@ -432,18 +432,14 @@ export class RuntimeHost implements FlushHost {
       const { data, ends } = concat(fresh)
       run.inFlight = fresh.length
       try {
-        const result = await this.pool.run<DeliverResult>(
-          {
-            kind: 'deliver',
-            shard,
-            base: run.drainedUpTo,
-            seqs: fresh.map((d) => d.seq),
-            data,
-            ends,
-            skip: [...run.skip],
-          },
-          [data.buffer as ArrayBuffer],
-        )
+        const result = await this.pool.deliver({
+          shard,
+          base: run.drainedUpTo,
+          seqs: fresh.map((d) => d.seq),
+          data,
+          ends,
+          skip: [...run.skip],
+        })
         this.counters.delivered += fresh.length
         this.counters.applied += result.applied
         for (const l of result.deadLetters) {

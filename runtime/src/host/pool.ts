@@ -2,7 +2,25 @@ import * as Comlink from 'comlink'
 import { Piscina } from 'piscina'
 import { asEndpoint } from '../comlink-endpoint.ts'
 import type { ResolvedOptions } from './options.ts'
-import type { ControlApi, HostApi, WorkerEvent, WorkerInit, WorkerResult, WorkerTask } from './types.ts'
+import type {
+  ControlApi,
+  DeliverManyResult,
+  DeliverManyTask,
+  DeliverResult,
+  DeliverTask,
+  HostApi,
+  WorkerEvent,
+  WorkerInit,
+  WorkerResult,
+  WorkerTask,
+} from './types.ts'
+
+type Part = Omit<DeliverTask, 'kind'>
+interface Waiting {
+  part: Part
+  resolve: (r: DeliverResult) => void
+  reject: (e: unknown) => void
+}
 
 const queueOptions = Piscina.queueOptionsSymbol
 
@@ -27,6 +45,8 @@ export class WorkerPool {
   private readonly slots: Array<number | undefined>
   /** Control planes by thread id. */
   readonly controls = new Map<number, Comlink.Remote<ControlApi>>()
+  /** Per slot: deliveries waiting for the slot's delivery task in flight to end. */
+  private readonly deliveries = new Map<number, { inFlight: boolean; waiting: Waiting[] }>()
   private closing = false
 
   constructor(
@@ -82,6 +102,54 @@ export class WorkerPool {
   run<R extends WorkerResult>(task: WorkerTask, transferList?: ArrayBuffer[]): Promise<R> {
     const routed = { ...task, [queueOptions]: { shard: task.shard } }
     return this.piscina.run(routed, transferList ? { transferList } : {}) as Promise<R>
+  }
+
+  /**
+   * Delivers a shard's messages to its worker. A slot has one delivery task in flight at a time; what the
+   * other shards of the slot hand in meanwhile goes in the next task, together, so the busier the node
+   * the more each task carries (and nothing waits when it is quiet).
+   */
+  deliver(part: Part): Promise<DeliverResult> {
+    const slot = this.slotOf(part.shard)
+    let q = this.deliveries.get(slot)
+    if (q === undefined) {
+      q = { inFlight: false, waiting: [] }
+      this.deliveries.set(slot, q)
+    }
+    const queue = q
+    const result = new Promise<DeliverResult>((resolve, reject) =>
+      queue.waiting.push({ part, resolve, reject }),
+    )
+    if (!queue.inFlight) this.sendDeliveries(queue)
+    return result
+  }
+
+  private sendDeliveries(q: { inFlight: boolean; waiting: Waiting[] }): void {
+    const batch = q.waiting.splice(0)
+    q.inFlight = batch.length > 0
+    if (batch.length === 0) return
+    const task: DeliverManyTask = {
+      kind: 'deliver-many',
+      shard: batch[0]!.part.shard,
+      base: 0,
+      parts: batch.map((w) => w.part),
+    }
+    this.run<DeliverManyResult>(
+      task,
+      batch.map((w) => w.part.data.buffer as ArrayBuffer),
+    )
+      .then(
+        ({ results }) => {
+          for (const [i, r] of results.entries()) {
+            if (r.kind === 'failed') batch[i]!.reject(new Error(r.error))
+            else batch[i]!.resolve(r)
+          }
+        },
+        (e: unknown) => {
+          for (const w of batch) w.reject(e)
+        },
+      )
+      .finally(() => this.sendDeliveries(q))
   }
 
   /** The control plane of the worker serving `shard`, when it is connected. */

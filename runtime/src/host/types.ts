@@ -32,6 +32,17 @@ export interface DeliverTask extends ShardTask {
   skip: string[]
 }
 
+/**
+ * The deliveries of several shards of one worker, sent as one task: with many shards each pulling a few
+ * messages at a time, a task per shard cost the main thread more in messaging than the work it carried.
+ * Each part is handled as its own `DeliverTask` (in order per shard, concurrently across shards); its
+ * payload buffer is transferred with the task. `shard` routes the task to the worker of every part.
+ */
+export interface DeliverManyTask extends ShardTask {
+  kind: 'deliver-many'
+  parts: Array<Omit<DeliverTask, 'kind'>>
+}
+
 export interface FlushTask extends ShardTask {
   kind: 'flush'
 }
@@ -53,7 +64,7 @@ export interface DropTask extends ShardTask {
   kind: 'drop'
 }
 
-export type WorkerTask = DeliverTask | FlushTask | AskTask | ResetTask | DropTask
+export type WorkerTask = DeliverTask | DeliverManyTask | FlushTask | AskTask | ResetTask | DropTask
 
 export interface DeadLetter {
   shard: number
@@ -73,6 +84,12 @@ export interface DeliverResult {
   deadLetters: DeadLetter[]
   /** Set when a handler threw: the shard stopped at this message and must be replayed without it. */
   poisoned: boolean
+}
+
+/** A `DeliverManyTask`'s results, one per part in its order (a part that failed carries its error). */
+export interface DeliverManyResult {
+  kind: 'deliver-many'
+  results: Array<DeliverResult | { kind: 'failed'; error: string }>
 }
 
 export interface FlushResult {
@@ -105,7 +122,7 @@ export interface ResetResult {
   kind: 'reset' | 'drop'
 }
 
-export type WorkerResult = DeliverResult | FlushResult | AskResult | ResetResult
+export type WorkerResult = DeliverResult | DeliverManyResult | FlushResult | AskResult | ResetResult
 
 /** What a worker may call on the host (comlink, worker → main). */
 export interface HostApi {

@@ -28,6 +28,8 @@ import type {
   AskTask,
   ControlApi,
   DeadLetter,
+  DeliverManyTask,
+  DeliverResult,
   DeliverTask,
   DropTask,
   FlushResult,
@@ -85,7 +87,31 @@ async function loadFor(s: ShardState, refs: ActorRef[]): Promise<Map<string, Uin
     if (!restores(r.type) || activeIn(s, r.type, r.key) !== undefined) continue
     if (localSnapshot(s, r.type, r.key) === undefined) unique.set(refId(r.type, r.key), r)
   }
-  return unique.size > 0 ? host.loadSnapshots([...unique.values()]) : new Map()
+  return unique.size > 0 ? loadSnapshots([...unique.values()]) : new Map()
+}
+
+/** Snapshot loads asked for in the same turn of the event loop, waiting to go to the host as one. */
+let loadsDue: { refs: ActorRef[]; result: Promise<Map<string, Uint8Array>> } | undefined
+
+/**
+ * Loads from the host, one round trip for every shard of a delivery task that asks in the same turn (a
+ * `deliver-many` task starts its parts together). Each caller gets the whole answer and reads its own.
+ */
+function loadSnapshots(refs: ActorRef[]): Promise<Map<string, Uint8Array>> {
+  if (loadsDue === undefined) {
+    const due: ActorRef[] = []
+    loadsDue = {
+      refs: due,
+      result: new Promise((resolve, reject) =>
+        setImmediate(() => {
+          loadsDue = undefined
+          host.loadSnapshots(due).then(resolve, reject)
+        }),
+      ),
+    }
+  }
+  loadsDue.refs.push(...refs)
+  return loadsDue.result
 }
 
 /**
@@ -173,6 +199,19 @@ async function deliver(task: DeliverTask): Promise<WorkerResult> {
     evict(env, init.maxActors, Math.min(1000, init.idleMs))
     return { kind: 'deliver', applied, replayed, deadLetters, poisoned }
   })
+}
+
+/** Every part's delivery, started together; one part's failure is its own, not the others'. */
+async function deliverMany(task: DeliverManyTask): Promise<WorkerResult> {
+  const results = await Promise.allSettled(task.parts.map((p) => deliver({ kind: 'deliver', ...p })))
+  return {
+    kind: 'deliver-many',
+    results: results.map((r) =>
+      r.status === 'fulfilled'
+        ? (r.value as DeliverResult)
+        : { kind: 'failed', error: r.reason instanceof Error ? r.reason.message : String(r.reason) },
+    ),
+  }
 }
 
 /** A result whose buffer moves to the host instead of being copied. */
@@ -348,6 +387,8 @@ export function createWorkerHandler(
     switch (task.kind) {
       case 'deliver':
         return deliver(task)
+      case 'deliver-many':
+        return deliverMany(task)
       case 'flush':
         return flush(task)
       case 'ask':
