@@ -30,21 +30,6 @@ export type {
   Watch,
 } from './options.ts'
 
-/** The payloads end to end in a buffer of their own, which can be transferred to a worker. */
-function concat(deliveries: readonly Delivery[]): { data: Uint8Array; ends: number[] } {
-  let size = 0
-  for (const d of deliveries) size += d.data.byteLength
-  const data = new Uint8Array(size)
-  const ends: number[] = []
-  let at = 0
-  for (const d of deliveries) {
-    data.set(d.data, at)
-    at += d.data.byteLength
-    ends.push(at)
-  }
-  return { data, ends }
-}
-
 /**
  * Hosts the actors of a node: pulls each owned shard from the transport, hands batches to the worker
  * that owns the shard, and every flush interval drains the workers, stores snapshots, reminders and
@@ -429,15 +414,13 @@ export class RuntimeHost implements FlushHost {
         await consumer.ack(last).catch((e: unknown) => this.options.onError(e, `ack shard ${shard}`))
         continue
       }
-      const { data, ends } = concat(fresh)
       run.inFlight = fresh.length
       try {
         const result = await this.pool.deliver({
           shard,
           base: run.drainedUpTo,
           seqs: fresh.map((d) => d.seq),
-          data,
-          ends,
+          payloads: fresh.map((d) => d.data),
           skip: [...run.skip],
         })
         this.counters.delivered += fresh.length

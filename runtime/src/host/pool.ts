@@ -15,7 +15,8 @@ import type {
   WorkerTask,
 } from './types.ts'
 
-type Part = Omit<DeliverTask, 'kind'>
+/** A shard's delivery as the host hands it in: its messages' payloads, in order. */
+export type Part = Omit<DeliverTask, 'kind' | 'data' | 'ends'> & { payloads: readonly Uint8Array[] }
 interface Waiting {
   part: Part
   resolve: (r: DeliverResult) => void
@@ -128,16 +129,22 @@ export class WorkerPool {
     const batch = q.waiting.splice(0)
     q.inFlight = batch.length > 0
     if (batch.length === 0) return
-    const task: DeliverManyTask = {
-      kind: 'deliver-many',
-      shard: batch[0]!.part.shard,
-      base: 0,
-      parts: batch.map((w) => w.part),
-    }
-    this.run<DeliverManyResult>(
-      task,
-      batch.map((w) => w.part.data.buffer as ArrayBuffer),
-    )
+    let size = 0
+    for (const w of batch) for (const p of w.part.payloads) size += p.byteLength
+    const data = new Uint8Array(size)
+    let at = 0
+    const parts = batch.map(({ part: { payloads, ...part } }) => {
+      const start = at
+      const ends: number[] = []
+      for (const p of payloads) {
+        data.set(p, at)
+        at += p.byteLength
+        ends.push(at - start)
+      }
+      return { ...part, ends, start, end: at }
+    })
+    const task: DeliverManyTask = { kind: 'deliver-many', shard: batch[0]!.part.shard, base: 0, data, parts }
+    this.run<DeliverManyResult>(task, [data.buffer as ArrayBuffer])
       .then(
         ({ results }) => {
           for (const [i, r] of results.entries()) {

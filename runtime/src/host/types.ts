@@ -35,12 +35,14 @@ export interface DeliverTask extends ShardTask {
 /**
  * The deliveries of several shards of one worker, sent as one task: with many shards each pulling a few
  * messages at a time, a task per shard cost the main thread more in messaging than the work it carried.
- * Each part is handled as its own `DeliverTask` (in order per shard, concurrently across shards); its
- * payload buffer is transferred with the task. `shard` routes the task to the worker of every part.
+ * Each part is handled as its own `DeliverTask` (in order per shard, concurrently across shards) over
+ * `data.subarray(start, end)`; every payload of the task is in the one buffer, transferred (a transfer
+ * costs more than copying a few hundred bytes, so one per task). `shard` routes the task.
  */
 export interface DeliverManyTask extends ShardTask {
   kind: 'deliver-many'
-  parts: Array<Omit<DeliverTask, 'kind'>>
+  data: Uint8Array
+  parts: Array<Omit<DeliverTask, 'kind' | 'data'> & { start: number; end: number }>
 }
 
 export interface FlushTask extends ShardTask {

@@ -203,7 +203,11 @@ async function deliver(task: DeliverTask): Promise<WorkerResult> {
 
 /** Every part's delivery, started together; one part's failure is its own, not the others'. */
 async function deliverMany(task: DeliverManyTask): Promise<WorkerResult> {
-  const results = await Promise.allSettled(task.parts.map((p) => deliver({ kind: 'deliver', ...p })))
+  const results = await Promise.allSettled(
+    task.parts.map(({ start, end, ...p }) =>
+      deliver({ kind: 'deliver', ...p, data: task.data.subarray(start, end) }),
+    ),
+  )
   return {
     kind: 'deliver-many',
     results: results.map((r) =>
