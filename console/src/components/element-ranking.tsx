@@ -2,6 +2,7 @@ import { createEffect, createResource, createSignal, For, on, Show } from 'solid
 import { type ElementSort, getElements, type PageScope } from '../api/analysis'
 import { errorText } from '../api/client'
 import './analysis.css'
+import { TableWrap } from './table-wrap'
 
 const count = new Intl.NumberFormat()
 const percent = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 1 })
@@ -16,6 +17,7 @@ const columns: Array<{ sort: ElementSort; label: string; title: string }> = [
  * The page's most clicked elements, ranked: selector, clicks, share of the page's element clicks, rage
  * bursts and dead clicks. The order follows the map's type (a rage-click map ranks by rage) until the
  * reader picks a column; the column buttons are ordinary buttons, so the keyboard sorts as the mouse does.
+ * Each row's selector is a button that copies it.
  */
 export function ElementRanking(props: { scope: PageScope; sort: ElementSort }) {
   const [sort, setSort] = createSignal<ElementSort>(props.sort)
@@ -27,6 +29,16 @@ export function ElementRanking(props: { scope: PageScope; sort: ElementSort }) {
     ),
   )
   const [answer] = createResource(() => ({ ...props.scope, sort: sort() }), getElements)
+  const [copied, setCopied] = createSignal<string>()
+  // The selector is what finds the element again: in the browser's developer tools, a test, a tag manager.
+  const copy = async (selector: string) => {
+    try {
+      await navigator.clipboard.writeText(selector)
+      setCopied(`Copied ${selector}`)
+    } catch (e) {
+      setCopied(`Could not copy ${selector}: ${errorText(e)}`)
+    }
+  }
   return (
     <section class="elements-panel" aria-labelledby="elements-title">
       <h2 id="elements-title">Top elements</h2>
@@ -44,7 +56,7 @@ export function ElementRanking(props: { scope: PageScope; sort: ElementSort }) {
             <p class="muted" data-testid="element-total">
               {count.format(a().totalClicks)} clicks on elements
             </p>
-            <div class="table-wrap">
+            <TableWrap label="Table of top elements">
               <table class="elements" data-testid="element-ranking" aria-busy={answer.loading}>
                 <caption class="visually-hidden">
                   Elements of {a().page} by {columns.find((c) => c.sort === sort())?.label.toLowerCase()}
@@ -83,7 +95,14 @@ export function ElementRanking(props: { scope: PageScope; sort: ElementSort }) {
                       <tr data-testid="element-row" data-selector={e.selector}>
                         <td class="num rank">{i() + 1}</td>
                         <th scope="row" class="selector">
-                          <code>{e.selector}</code>
+                          <button
+                            type="button"
+                            class="copy-selector"
+                            title="Copy the selector"
+                            onClick={() => void copy(e.selector)}
+                          >
+                            <code>{e.selector}</code>
+                          </button>
                         </th>
                         <td class="num" data-col="clicks">
                           {count.format(e.clicks)}
@@ -108,7 +127,10 @@ export function ElementRanking(props: { scope: PageScope; sort: ElementSort }) {
                   </For>
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
+            <p class="muted copy-status" role="status">
+              {copied()}
+            </p>
           </Show>
         )}
       </Show>

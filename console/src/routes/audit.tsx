@@ -2,6 +2,7 @@ import { createResource, createSignal, For, Show } from 'solid-js'
 import { api, errorText } from '../api/client'
 import type { AuditEntry } from '../api/types'
 import { Guard } from '../auth/guard'
+import { TableWrap } from '../components/table-wrap'
 
 const PAGE = 100
 
@@ -22,7 +23,7 @@ function AuditLog() {
       <Show when={entries()} fallback={<p class="muted">Loading…</p>}>
         {(page) => (
           <>
-            <div class="table-wrap">
+            <TableWrap label="Table of audit entries">
               <table>
                 <thead>
                   <tr>
@@ -53,7 +54,7 @@ function AuditLog() {
                   </For>
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
             <Show when={page().entries.length === PAGE}>
               <button type="button" onClick={() => setBefore(page().entries.at(-1)?.id)}>
                 Older entries

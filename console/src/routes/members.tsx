@@ -3,6 +3,7 @@ import { api, errorText } from '../api/client'
 import { assignableRoles, type Invitation, type Member, type Role } from '../api/types'
 import { useAuth } from '../auth/context'
 import { Guard } from '../auth/guard'
+import { TableWrap } from '../components/table-wrap'
 
 function MemberList() {
   const auth = useAuth()
@@ -70,7 +71,7 @@ function MemberList() {
       </Show>
       <Show when={members()} fallback={<p class="muted">Loading members…</p>}>
         {(list) => (
-          <div class="table-wrap">
+          <TableWrap label="Table of members">
             <table>
               <thead>
                 <tr>
@@ -117,7 +118,7 @@ function MemberList() {
                 </For>
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         )}
       </Show>
 
@@ -147,7 +148,7 @@ function MemberList() {
 
       <Show when={(invitations() ?? []).length > 0}>
         <h2>Invitations</h2>
-        <div class="table-wrap">
+        <TableWrap label="Table of invitations">
           <table>
             <thead>
               <tr>
@@ -182,7 +183,7 @@ function MemberList() {
               </For>
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       </Show>
     </section>
   )

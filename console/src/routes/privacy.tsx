@@ -3,6 +3,7 @@ import { api, errorText } from '../api/client'
 import type { ConsentPage, ConsentRecord, Deletion, VisitorExport, Website } from '../api/types'
 import { useAuth } from '../auth/context'
 import { Guard } from '../auth/guard'
+import { TableWrap } from '../components/table-wrap'
 
 const POLL_MS = 1000
 
@@ -231,7 +232,7 @@ function ConsentLog() {
         <p class="muted">Addresses and user agents are shown to owners and admins only.</p>
       </Show>
       <Show when={page()}>
-        <div class="table-wrap">
+        <TableWrap label="Table of consent decisions">
           <table data-testid="consent-log">
             <thead>
               <tr>
@@ -271,7 +272,7 @@ function ConsentLog() {
               </For>
             </tbody>
           </table>
-        </div>
+        </TableWrap>
         <Show when={page()?.nextBefore}>
           {(before) => (
             <button type="button" disabled={busy()} onClick={() => void load(query()!, before())}>

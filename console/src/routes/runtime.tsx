@@ -4,6 +4,7 @@ import type { RuntimeNodeView, RuntimeView } from '../api/types'
 import { useAuth } from '../auth/context'
 import { Guard } from '../auth/guard'
 import { Sparkline } from '../components/sparkline'
+import { TableWrap } from '../components/table-wrap'
 
 /** Seconds of total turns/s kept for the sparkline. */
 const HISTORY = 60
@@ -69,7 +70,7 @@ function NodeCard(props: { node: RuntimeNodeView }) {
         <dt>Unwritten batches</dt>
         <dd>{count(props.node.unwrittenBatches)}</dd>
       </dl>
-      <div class="table-wrap">
+      <TableWrap label={`Table of worker threads on ${props.node.nodeId}`}>
         <table>
           <caption>Worker threads ({props.node.threads})</caption>
           <thead>
@@ -93,9 +94,9 @@ function NodeCard(props: { node: RuntimeNodeView }) {
             </For>
           </tbody>
         </table>
-      </div>
+      </TableWrap>
       <Show when={types().length > 0}>
-        <div class="table-wrap">
+        <TableWrap label={`Table of actor types on ${props.node.nodeId}`}>
           <table>
             <caption>Actor types on {props.node.nodeId}</caption>
             <thead>
@@ -125,7 +126,7 @@ function NodeCard(props: { node: RuntimeNodeView }) {
               </For>
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       </Show>
     </section>
   )
@@ -184,7 +185,7 @@ function Dashboard() {
               <Stat label="Dead letters" value={count(v().totals.deadLetters)} testId="total-dead" />
             </dl>
             <Sparkline values={history()} width={320} height={40} label="Turns per second, last minute" />
-            <div class="table-wrap">
+            <TableWrap label="Table of actor types, all nodes">
               <table>
                 <caption>Actor types, all nodes</caption>
                 <thead>
@@ -217,7 +218,7 @@ function Dashboard() {
                   </For>
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
             <h2>Nodes</h2>
             <div class="node-grid">
               <For each={v().nodes}>{(n) => <NodeCard node={n} />}</For>

@@ -4,6 +4,7 @@ import { api, errorText } from '../../api/client'
 import type { Website } from '../../api/types'
 import { useAuth } from '../../auth/context'
 import { Guard } from '../../auth/guard'
+import { TableWrap } from '../../components/table-wrap'
 
 function SiteList() {
   const auth = useAuth()
@@ -41,7 +42,7 @@ function SiteList() {
       <Show when={sites()} fallback={<p class="muted">Loading sites…</p>}>
         {(list) => (
           <Show when={list().length > 0} fallback={<p>No sites yet.</p>}>
-            <div class="table-wrap">
+            <TableWrap label="Table of sites">
               <table class="sites">
                 <thead>
                   <tr>
@@ -80,7 +81,7 @@ function SiteList() {
                   </For>
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
           </Show>
         )}
       </Show>

@@ -445,10 +445,10 @@ function Viewer() {
               />
             </label>
             <Show when={auth.can('heatmaps:export')}>
-              <button type="button" onClick={() => void exportPng()}>
+              <button type="button" data-export="png" onClick={() => void exportPng()}>
                 Export PNG
               </button>
-              <button type="button" onClick={() => void exportCsv()}>
+              <button type="button" data-export="csv" onClick={() => void exportCsv()}>
                 Export CSV
               </button>
             </Show>

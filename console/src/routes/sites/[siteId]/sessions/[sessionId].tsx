@@ -6,6 +6,7 @@ import type { SessionSummary, Website } from '../../../../api/types'
 import { Guard } from '../../../../auth/guard'
 import { SessionReplay } from '../../../../components/session-replay'
 import '../../../../components/sessions.css'
+import { TableWrap } from '../../../../components/table-wrap'
 
 function Stat(props: { label: string; name: string; frustrated?: boolean; children: JSX.Element }) {
   return (
@@ -60,7 +61,7 @@ function Summary(props: { s: SessionSummary }) {
         <dd data-testid="exit-page">{s().exitPage}</dd>
       </dl>
       <h2>Pages</h2>
-      <div class="table-wrap">
+      <TableWrap label="Table of the session's pages">
         <table class="session-pages">
           <thead>
             <tr>
@@ -85,7 +86,7 @@ function Summary(props: { s: SessionSummary }) {
             </For>
           </tbody>
         </table>
-      </div>
+      </TableWrap>
     </>
   )
 }

@@ -6,6 +6,7 @@ import { devices, type SessionSort, sessionSorts, type Website } from '../../../
 import { Guard } from '../../../../auth/guard'
 import { type RangeId, rangePresets, rangeQuery } from '../../../../lib/range'
 import '../../../../components/sessions.css'
+import { TableWrap } from '../../../../components/table-wrap'
 
 const PAGE_SIZE = 50
 
@@ -197,7 +198,7 @@ function SessionList() {
               when={answer().sessions.length > 0}
               fallback={<p>No sessions match these filters in this range.</p>}
             >
-              <div class="table-wrap">
+              <TableWrap label="Table of sessions">
                 <table class="sessions">
                   <thead>
                     <tr>
@@ -250,7 +251,7 @@ function SessionList() {
                     </For>
                   </tbody>
                 </table>
-              </div>
+              </TableWrap>
               <nav class="pager" aria-label="Pages of sessions">
                 <button
                   type="button"
