@@ -117,8 +117,8 @@ job "heatmap-gateway" {
         EOT
       }
 
-      # Sized from the benchmarks: HTTP ingest accepts about 24k events/s per process on 2 cores, and the
-      # node applies its share of the shards besides.
+      # Sized from the benchmarks: a process accepts about 43k events/s of HTTP ingest on 2 cores (it hosts
+      # no actors: the runtime job applies them).
       resources {
         cpu        = 2000
         memory     = 1024

@@ -134,7 +134,7 @@ job "heatmap-runtime" {
         EOT
       }
 
-      # Sized from the benchmarks: one cluster node applies about 15k events/s end to end on 2 cores.
+      # Sized from the benchmarks: one cluster node applies about 29k events/s end to end on 2 cores.
       resources {
         cpu        = 2000
         memory     = 1024
