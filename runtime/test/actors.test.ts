@@ -102,6 +102,11 @@ describe('actor semantics', () => {
       1,
     )
     assert.equal((await r.host.listActors()).filter((a) => a.key === 'one').length, 1)
+    assert.equal(
+      stats.reduce((n, s) => n + s.shards, 0),
+      r.host.shards().length,
+      'every shard of the node is counted on its worker, whether a message of it arrived or not',
+    )
     await r.close()
     assert.equal(r.sink.totals.get('one'), 200)
   })

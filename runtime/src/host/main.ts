@@ -291,9 +291,18 @@ export class RuntimeHost implements FlushHost {
     }
   }
 
-  /** The control plane: what each worker holds. */
+  /**
+   * The control plane: what each worker holds. Its shards are the node's shards pinned to it, whether or
+   * not a message of theirs reached it yet (a worker learns of a shard with its first delivery).
+   */
   async workerStats(): Promise<WorkerStats[]> {
-    return Promise.all([...this.pool.controls.values()].map((c) => c.stats()))
+    const mine = this.shards()
+    return Promise.all(
+      [...this.pool.controls].map(async ([threadId, control]) => {
+        const slot = this.pool.slotOfThread(threadId)
+        return { ...(await control.stats()), shards: mine.filter((s) => this.pool.slotOf(s) === slot).length }
+      }),
+    )
   }
 
   async listActors(limit = 100): Promise<ActorInfo[]> {

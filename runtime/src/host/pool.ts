@@ -169,6 +169,11 @@ export class WorkerPool {
     return shard % this.options.threads
   }
 
+  /** The slot a worker serves (-1 for one that serves none, being replaced). */
+  slotOfThread(threadId: number): number {
+    return this.slots.indexOf(threadId)
+  }
+
   async destroy(): Promise<void> {
     this.closing = true
     await this.piscina.destroy()
