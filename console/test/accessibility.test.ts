@@ -17,6 +17,7 @@ import { after, before, describe, test } from 'node:test'
 import type { WireEvent } from '@hm/actors'
 import type { AxeResults, ImpactValue } from 'axe-core'
 import type { BrowserContext, Page } from 'playwright-core'
+import { checkoutVisit } from './helpers/checkout-visit.ts'
 import { type ConsoleHarness, DESKTOP_UA, startConsoleHarness, until } from './helpers/platform.ts'
 
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
@@ -25,6 +26,8 @@ const PHONE = { width: 390, height: 844 }
 const DESKTOP = { width: 1280, height: 900 }
 const url = (path: string) => `https://shop.example${path}`
 const SESSION = 'a11y-session'
+/** One visitor's recorded minute on the checkout, for the sessions list and the replay. */
+const checkout = checkoutVisit(Date.now() - 120_000)
 const DAY = 86_400_000
 
 let h: ConsoleHarness
@@ -71,24 +74,7 @@ async function seed(): Promise<void> {
       visit('/pricing', now - DAY - 3_600_000, [{ type: 'click', x: 400, y: 300, selector: '#buy' }]),
     ),
   )
-  // One visitor's recorded minute on the checkout, for the sessions list and the replay.
-  const t = now - 120_000
-  const at = (ms: number, type: string, rest: object = {}): WireEvent =>
-    ({ type, ts: t + ms, url: url('/checkout'), vw: 1280, vh: 800, dw: 1280, dh: 3000, ...rest }) as WireEvent
-  sends.push(
-    h.send(SESSION, [
-      at(0, 'pageview', { referrer: 'https://search.example/' }),
-      at(1000, 'move', { x: 100, y: 100, rest: 200 }),
-      at(2000, 'move', { x: 400, y: 300, rest: 200 }),
-      at(2500, 'click', { x: 400, y: 300, selector: '#pay' }),
-      at(4000, 'click', { x: 640, y: 700, selector: '#coupon' }),
-      at(4200, 'click', { x: 640, y: 700, selector: '#coupon' }),
-      at(4400, 'click', { x: 640, y: 700, selector: '#coupon' }),
-      at(4400, 'rage', { x: 640, y: 700, selector: '#coupon', count: 3 }),
-      at(5500, 'scroll', { depth: 1600 }),
-      at(6000, 'dead', { x: 300, y: 1200, selector: '#logo' }),
-    ]),
-  )
+  sends.push(h.send(SESSION, checkout))
   await Promise.all(sends)
   // Visitors' consent decisions, for the privacy page's log.
   for (const [visitorId, granted] of [
@@ -280,14 +266,6 @@ async function open(page: Page, view: View): Promise<void> {
   await frames(page)
 }
 
-async function signIn(page: Page): Promise<void> {
-  await page.goto(`${h.platform.url}/console/login`)
-  await page.getByLabel('Email').fill(h.platform.demo!.email)
-  await page.getByLabel('Password').fill(h.platform.demo!.password)
-  await page.getByRole('button', { name: 'Sign in' }).click()
-  await page.waitForURL(/\/console\/sites$/)
-}
-
 async function screenshot(page: Page, name: string): Promise<void> {
   const path = join(shots, `${name}.png`)
   await page.screenshot({ path, fullPage: true })
@@ -307,7 +285,7 @@ async function eachView(
       await open(page, view)
       await check(page, view)
     }
-    await signIn(page)
+    await h.signIn(page)
     for (const view of views.filter((v) => !v.signedOut)) {
       await open(page, view)
       await check(page, view)
@@ -378,7 +356,7 @@ before(async () => {
       })
       return r.status === 200 ? ((await r.json()) as { session: { events: number } | null }).session : null
     },
-    (s) => s !== null && s.events === 10,
+    (s) => s !== null && s.events === checkout.length,
     30_000,
   )
 })
@@ -490,7 +468,7 @@ describe('accessibility', { timeout: 600_000 }, () => {
     // The menu takes the reader where they ask: a link followed from it closes it on the new page.
     const ctx = await newContext(PHONE, true)
     const page = await ctx.newPage()
-    await signIn(page)
+    await h.signIn(page)
     await page.getByRole('button', { name: 'Menu' }).click()
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click()
     await page.waitForURL(/\/console\/audit$/)
@@ -502,7 +480,7 @@ describe('accessibility', { timeout: 600_000 }, () => {
   test('the heatmap page by keyboard: Tab reaches filters, live switch, element rows and exports, each with a visible focus', async () => {
     const ctx = await newContext(DESKTOP, false)
     const page = await ctx.newPage()
-    await signIn(page)
+    await h.signIn(page)
     const heatmap = views.find((v) => v.name === 'heatmap')!
     await open(page, heatmap)
     const targets: Record<string, string> = {

@@ -13,7 +13,13 @@ import { after, before, describe, test } from 'node:test'
 import type { WireEvent } from '@hm/actors'
 import type { Page } from 'playwright-core'
 import { totpCode } from '../../gateway/src/auth/totp.ts'
-import { type ConsoleHarness, DESKTOP_UA, startConsoleHarness, until } from './helpers/platform.ts'
+import {
+  type ConsoleHarness,
+  DESKTOP_UA,
+  startConsoleHarness,
+  submitSignIn,
+  until,
+} from './helpers/platform.ts'
 
 let h: ConsoleHarness
 const shots = new URL('../test-artifacts/admin/', import.meta.url).pathname
@@ -23,13 +29,6 @@ async function screenshot(page: Page, name: string): Promise<void> {
   const path = join(shots, `${name}.png`)
   await page.screenshot({ path, fullPage: true })
   console.log(`screenshot: ${path}`)
-}
-
-async function signIn(page: Page, email: string, password: string): Promise<void> {
-  await page.goto(`${h.platform.url}/console/login`)
-  await page.getByLabel('Email').fill(email)
-  await page.getByLabel('Password').fill(password)
-  await page.getByRole('button', { name: 'Sign in' }).click()
 }
 
 async function signUpByApi(who: string): Promise<string> {
@@ -57,8 +56,7 @@ after(async () => {
 describe('operator, privacy and account pages', { timeout: 240_000 }, () => {
   test('the operator watches the runtime dashboard: active actors and turns/s rise with traffic', async () => {
     const page = await (await h.context()).newPage()
-    await signIn(page, h.platform.demo!.email, h.platform.demo!.password)
-    await page.waitForURL(/\/console\/sites$/)
+    await h.signIn(page)
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Runtime' }).click()
     await page.waitForURL(/\/console\/runtime$/)
     await page.getByTestId('runtime-status').filter({ hasText: 'Live' }).waitFor()
@@ -110,8 +108,7 @@ describe('operator, privacy and account pages', { timeout: 240_000 }, () => {
   test('an owner of another organisation is no operator: no Runtime entry, and refused by address', async () => {
     const email = await signUpByApi('tenant')
     const page = await (await h.context()).newPage()
-    await signIn(page, email, PASSWORD)
-    await page.waitForURL(/\/console\/sites$/)
+    await h.signIn(page, { email, password: PASSWORD })
     const nav = page.getByRole('navigation', { name: 'Main' })
     await nav.getByRole('link', { name: 'Members' }).waitFor()
     assert.equal(await nav.getByRole('link', { name: 'Runtime' }).count(), 0)
@@ -149,8 +146,7 @@ describe('operator, privacy and account pages', { timeout: 240_000 }, () => {
       assert.equal(r.status, 204, await r.text())
     }
     const page = await (await h.context()).newPage()
-    await signIn(page, h.platform.demo!.email, h.platform.demo!.password)
-    await page.waitForURL(/\/console\/sites$/)
+    await h.signIn(page)
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Privacy' }).click()
     const rows = page.getByTestId('consent-row')
     await until(
@@ -189,8 +185,7 @@ describe('operator, privacy and account pages', { timeout: 240_000 }, () => {
   test('TOTP is set up on the account page with a code from the shown secret; sign-in then asks for a code', async () => {
     const email = await signUpByApi('mfa')
     const page = await (await h.context()).newPage()
-    await signIn(page, email, PASSWORD)
-    await page.waitForURL(/\/console\/sites$/)
+    await h.signIn(page, { email, password: PASSWORD })
     await page.getByRole('link', { name: 'Account' }).click()
     await page.waitForURL(/\/console\/account$/)
     assert.match((await page.getByTestId('mfa-state').textContent()) ?? '', /^Off/)
@@ -217,9 +212,7 @@ describe('operator, privacy and account pages', { timeout: 240_000 }, () => {
 
     await page.getByRole('button', { name: 'Sign out' }).click()
     await page.waitForURL(/\/console\/login/)
-    await page.getByLabel('Email').fill(email)
-    await page.getByLabel('Password').fill(PASSWORD)
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await submitSignIn(page, { email, password: PASSWORD })
     const code = page.getByLabel('One-time code')
     await code.waitFor()
     assert.match((await page.getByRole('alert').textContent()) ?? '', /code from your authenticator app/)

@@ -213,11 +213,7 @@ before(async () => {
     30_000,
   )
   page = await (await h.context()).newPage()
-  await page.goto(`${h.platform.url}/console/login`)
-  await page.getByLabel('Email').fill(h.platform.demo!.email)
-  await page.getByLabel('Password').fill(h.platform.demo!.password)
-  await page.getByRole('button', { name: 'Sign in' }).click()
-  await page.waitForURL(/\/console\/sites$/)
+  await h.signIn(page)
 })
 
 after(async () => {

@@ -14,7 +14,7 @@ import type { Page } from 'playwright-core'
 // One PNG decoder for the product's tests: the export renderer's (actors) and the canvas screenshots here.
 import { decodePng } from '../../actors/test/helpers/png.ts'
 import { startConsoleServer } from '../server.ts'
-import { type ConsoleHarness, startConsoleHarness, until } from './helpers/platform.ts'
+import { type ConsoleHarness, startConsoleHarness, submitSignIn, until } from './helpers/platform.ts'
 
 let h: ConsoleHarness
 const PAGE = '/shop'
@@ -102,12 +102,6 @@ function rawGet(origin: string, path: string): Promise<string> {
   })
 }
 
-async function signIn(page: Page, email: string, password: string): Promise<void> {
-  await page.getByLabel('Email').fill(email)
-  await page.getByLabel('Password').fill(password)
-  await page.getByRole('button', { name: 'Sign in' }).click()
-}
-
 before(async () => {
   // Short-lived access tokens, so the console must renew them while the tests run.
   h = await startConsoleHarness({ HM_ACCESS_TOKEN_TTL_S: '30' })
@@ -140,12 +134,12 @@ describe('the heatmap viewer', { timeout: 180_000 }, () => {
   test('/ and /console lead to the sign-in page; signing in opens the sites', async () => {
     await page.goto(`${h.platform.url}/console`)
     await page.waitForURL(/\/console\/login/)
-    await signIn(page, h.platform.demo!.email, 'not the password')
+    await submitSignIn(page, { ...h.platform.demo!, password: 'not the password' })
     await page
       .getByRole('alert')
       .filter({ hasText: /password/i })
       .waitFor()
-    await signIn(page, h.platform.demo!.email, h.platform.demo!.password)
+    await submitSignIn(page, h.platform.demo!)
     await page.waitForURL(/\/console\/sites$/)
     await page.getByRole('row', { name: /Demo site/ }).waitFor()
     // An owner sees every section.
@@ -317,7 +311,7 @@ describe('roles and organisations', { timeout: 180_000 }, () => {
   test('an owner invites a viewer from the members page', async () => {
     const page = await (await h.context()).newPage()
     await page.goto(`${h.platform.url}/console/members`)
-    await signIn(page, h.platform.demo!.email, h.platform.demo!.password)
+    await submitSignIn(page, h.platform.demo!)
     await page.waitForURL(/\/console\/members$/)
     await page.getByRole('cell', { name: h.platform.demo!.email }).waitFor()
     // Nobody changes their own membership: no role menu or remove button on the owner's own row.
@@ -369,7 +363,7 @@ describe('roles and organisations', { timeout: 180_000 }, () => {
     await page.waitForURL(/\/console\/login/)
     await page.goto(`${h.platform.url}/console/members`)
     await page.waitForURL(/\/console\/login\?next=/)
-    await signIn(page, viewer.email, viewer.password)
+    await submitSignIn(page, viewer)
     await page.waitForURL(/\/console\/members$/)
     await page.getByRole('heading', { name: 'Not available to your role' }).waitFor()
     await h.screenshot(page, 'viewer-members-refused')
@@ -378,9 +372,7 @@ describe('roles and organisations', { timeout: 180_000 }, () => {
 
   test('the organisation switcher signs into the other organisation and ends the sign-in left', async () => {
     const page = await (await h.context()).newPage()
-    await page.goto(`${h.platform.url}/console/login`)
-    await signIn(page, viewer.email, viewer.password)
-    await page.waitForURL(/\/console\/sites$/)
+    await h.signIn(page, viewer)
     const session = () =>
       page.evaluate(
         () =>
@@ -449,7 +441,7 @@ describe('the console as its own service', { timeout: 120_000 }, () => {
       const page = await (await h.context()).newPage()
       await page.goto(`${url}/console/sites`)
       await page.waitForURL(/\/console\/login/)
-      await signIn(page, h.platform.demo!.email, h.platform.demo!.password)
+      await submitSignIn(page, h.platform.demo!)
       await page.waitForURL(/\/console\/sites$/)
       await page.getByRole('link', { name: 'Heatmaps of Demo site' }).click()
       await page.getByLabel('Live').check()

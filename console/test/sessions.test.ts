@@ -7,34 +7,14 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import type { WireEvent } from '@hm/actors'
 import type { Page } from 'playwright-core'
+import { checkoutVisit } from './helpers/checkout-visit.ts'
 import { type ConsoleHarness, startConsoleHarness, until } from './helpers/platform.ts'
 
 let h: ConsoleHarness
 const SESSION = 'replay-1'
-const screen = { vw: 1280, vh: 800, dw: 1280, dh: 3000 }
-const url = (path: string) => `https://shop.example${path}`
-const T = Date.now() - 60_000
-
-const at = (ms: number, type: string, rest: object = {}): WireEvent =>
-  ({ type, ts: T + ms, url: url('/checkout'), ...screen, ...rest }) as WireEvent
-
-/** One visitor's minute on the checkout: 4 clicks (3 of them a rage burst), a dead click, a scroll. */
-const script: WireEvent[] = [
-  at(0, 'pageview', { referrer: 'https://search.example/' }),
-  at(1000, 'move', { x: 100, y: 100, rest: 200 }),
-  at(2000, 'move', { x: 400, y: 300, rest: 200 }),
-  at(3000, 'move', { x: 800, y: 500, rest: 300 }),
-  at(3500, 'click', { x: 800, y: 500, selector: '#pay' }),
-  at(5000, 'click', { x: 640, y: 700, selector: '#coupon' }),
-  at(5200, 'click', { x: 640, y: 700, selector: '#coupon' }),
-  at(5400, 'click', { x: 640, y: 700, selector: '#coupon' }),
-  at(5400, 'rage', { x: 640, y: 700, selector: '#coupon', count: 3 }),
-  at(6500, 'scroll', { depth: 1600 }),
-  at(7000, 'dead', { x: 300, y: 1200, selector: '#logo' }),
-  at(8000, 'move', { x: 300, y: 1200, rest: 500 }),
-]
+/** One visitor's scripted minute on the checkout, begun a minute ago (its counts are in the helper's comment). */
+const script = checkoutVisit(Date.now() - 60_000)
 
 interface Summary {
   pageviews: number
@@ -46,12 +26,6 @@ interface Summary {
   durationMs: number
   entryPage: string
   pages: Array<{ page: string; maxScrollPx: number }>
-}
-
-async function signIn(page: Page, email: string, password: string): Promise<void> {
-  await page.getByLabel('Email').fill(email)
-  await page.getByLabel('Password').fill(password)
-  await page.getByRole('button', { name: 'Sign in' }).click()
 }
 
 const cursorAt = async (page: Page) => {
@@ -99,9 +73,7 @@ describe('sessions', { timeout: 180_000 }, () => {
 
   test('an owner lists the sessions, filters them, opens one and replays it', async () => {
     const page = await (await h.context()).newPage()
-    await page.goto(`${h.platform.url}/console/login`)
-    await signIn(page, h.platform.demo!.email, h.platform.demo!.password)
-    await page.waitForURL(/\/console\/sites$/)
+    await h.signIn(page)
     // The only site: the navigation's entry goes straight to its sessions.
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Sessions' }).click()
     await page.waitForURL(new RegExp(`/console/sites/${h.platform.demo!.siteId}/sessions$`))
@@ -195,9 +167,7 @@ describe('sessions', { timeout: 180_000 }, () => {
     assert.equal(accepted.status, 200, await accepted.text())
 
     const page = await (await h.context()).newPage()
-    await page.goto(`${h.platform.url}/console/login`)
-    await signIn(page, viewer.email, viewer.password)
-    await page.waitForURL(/\/console\/sites$/)
+    await h.signIn(page, viewer)
     const nav = page.getByRole('navigation', { name: 'Main' })
     await nav.getByRole('link', { name: 'Sites' }).waitFor()
     assert.equal(await nav.getByRole('link', { name: 'Sessions' }).count(), 0)

@@ -1,11 +1,6 @@
 import { ApiError, apiResponse } from './client'
+import type { StreamStatus } from './stream-status'
 import type { RuntimeView } from './types'
-
-export type RuntimeStreamStatus =
-  | { state: 'connecting' }
-  | { state: 'live' }
-  | { state: 'reconnecting'; inMs: number }
-  | { state: 'refused'; code: string; message: string }
 
 const MAX_BACKOFF_MS = 15_000
 
@@ -17,7 +12,7 @@ const MAX_BACKOFF_MS = 15_000
  */
 export function openRuntimeStream(on: {
   onStats(view: RuntimeView): void
-  onStatus(status: RuntimeStreamStatus): void
+  onStatus(status: StreamStatus): void
 }): { close(): void } {
   let closed = false
   let failures = 0

@@ -20,8 +20,6 @@ export interface SideState {
   country: string | undefined
 }
 
-export type SideChange = Partial<Record<'range' | 'from' | 'to' | 'device' | 'country', string | undefined>>
-
 const DAY = 86_400_000
 
 /** An instant the API reads (ms or a date) in ms. */

@@ -1,12 +1,7 @@
 import { withQuery } from '../api/http'
+import type { StreamStatus } from '../api/stream-status'
 import type { Cell, HeatmapKind, LiveMessage, ViewportClass } from '../api/types'
 import { accessToken, renew } from '../auth/session'
-
-export type LiveStatus =
-  | { state: 'connecting' }
-  | { state: 'live' }
-  | { state: 'reconnecting'; inMs: number }
-  | { state: 'refused'; code: string; message: string }
 
 export interface LiveSubscription {
   siteId: string
@@ -20,7 +15,7 @@ export interface LiveHandlers {
   onHello(): void
   onDelta(cells: Cell[], at: number): void
   onSite(visitors: number, eventsPerSecond: number, at: number): void
-  onStatus(status: LiveStatus): void
+  onStatus(status: StreamStatus): void
 }
 
 const MAX_BACKOFF_MS = 15_000

@@ -24,6 +24,16 @@ function QrImage(props: { text: string }) {
   )
 }
 
+/** The six-digit code of an authenticator app, as both forms below ask for it. */
+function CodeField() {
+  return (
+    <label>
+      Code from your app
+      <input name="totp" inputMode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" required />
+    </label>
+  )
+}
+
 /**
  * The signed-in account and its two-step sign-in: set up TOTP (a QR code, the secret and the link for
  * an authenticator app), confirm it with a first code, and turn it off with the password and a code.
@@ -117,16 +127,7 @@ function Security() {
                     Password
                     <input name="password" type="password" autocomplete="current-password" required />
                   </label>
-                  <label>
-                    Code from your app
-                    <input
-                      name="totp"
-                      inputMode="numeric"
-                      autocomplete="one-time-code"
-                      pattern="[0-9]{6}"
-                      required
-                    />
-                  </label>
+                  <CodeField />
                   <div class="form-actions">
                     <button type="submit" class="danger" disabled={busy()}>
                       Turn off
@@ -153,16 +154,7 @@ function Security() {
                       </dd>
                     </dl>
                     <form onSubmit={confirm} aria-label="Confirm two-step sign-in">
-                      <label>
-                        Code from your app
-                        <input
-                          name="totp"
-                          inputMode="numeric"
-                          autocomplete="one-time-code"
-                          pattern="[0-9]{6}"
-                          required
-                        />
-                      </label>
+                      <CodeField />
                       <div class="form-actions">
                         <button type="submit" class="primary" disabled={busy()}>
                           Turn on

@@ -1,5 +1,6 @@
 import { createSignal, For, onCleanup, onMount, type ParentProps, Show } from 'solid-js'
-import { openRuntimeStream, type RuntimeStreamStatus } from '../api/runtime-stream'
+import { openRuntimeStream } from '../api/runtime-stream'
+import type { StreamStatus } from '../api/stream-status'
 import type { RuntimeNodeView, RuntimeView } from '../api/types'
 import { useAuth } from '../auth/context'
 import { Guard } from '../auth/guard'
@@ -25,7 +26,7 @@ function ranges(shards: number[]): string {
   return out.join(', ') || 'none'
 }
 
-function statusText(s: RuntimeStreamStatus): string {
+function statusText(s: StreamStatus): string {
   switch (s.state) {
     case 'connecting':
       return 'Connecting…'
@@ -139,7 +140,7 @@ function NodeCard(props: { node: RuntimeNodeView }) {
  */
 function Dashboard() {
   const [view, setView] = createSignal<RuntimeView>()
-  const [status, setStatus] = createSignal<RuntimeStreamStatus>({ state: 'connecting' })
+  const [status, setStatus] = createSignal<StreamStatus>({ state: 'connecting' })
   const [history, setHistory] = createSignal<number[]>([])
   onMount(() => {
     const stream = openRuntimeStream({

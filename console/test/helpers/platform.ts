@@ -19,6 +19,22 @@ export const DESKTOP_UA =
 /** Screenshots of the runs, kept for a person to look at (gitignored). */
 export const artifactsDir = new URL('../../test-artifacts/app/', import.meta.url).pathname
 
+/** An account to sign in with. */
+export interface Account {
+  email: string
+  password: string
+}
+
+/**
+ * Fills in the sign-in form the page shows and sends it; where the page goes next (or the refusal it
+ * shows) is the caller's to wait for.
+ */
+export async function submitSignIn(page: Page, who: Account): Promise<void> {
+  await page.getByLabel('Email').fill(who.email)
+  await page.getByLabel('Password').fill(who.password)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+}
+
 export interface ConsoleHarness {
   platform: Platform
   browser: Browser
@@ -30,6 +46,8 @@ export interface ConsoleHarness {
   screenshot(page: Page, name: string): Promise<string>
   /** Posts events of one session as a desktop browser would. */
   send(sessionId: string, events: WireEvent[]): Promise<void>
+  /** Opens the sign-in page and signs in (the demo owner unless `who` is given); waits for the sites list. */
+  signIn(page: Page, who?: Account): Promise<void>
   /** A signed-in owner's access token (the demo account), for setting things up through the API. */
   ownerToken(): Promise<string>
   stop(): Promise<void>
@@ -111,6 +129,11 @@ export async function startConsoleHarness(env: Record<string, string> = {}): Pro
         }),
       })
       if (r.status !== 202) throw new Error(`collect ${r.status}: ${await r.text()}`)
+    },
+    async signIn(page, who = demo) {
+      await page.goto(`${platform.url}/console/login`)
+      await submitSignIn(page, who)
+      await page.waitForURL(/\/console\/sites$/)
     },
     async ownerToken() {
       const r = await fetch(`${platform.url}/v1/auth/login`, {

@@ -1,5 +1,5 @@
-import { A, useLocation, useParams, useSearchParams } from '@solidjs/router'
-import { createEffect, createMemo, createResource, createSignal, For, on, Show } from 'solid-js'
+import { A, useParams } from '@solidjs/router'
+import { createMemo, createResource, createSignal, For, Show } from 'solid-js'
 import { type CompareNorm, type ComparePart, getComparison } from '../../../api/analysis'
 import { api, errorText } from '../../../api/client'
 import {
@@ -14,13 +14,13 @@ import { Guard } from '../../../auth/guard'
 import {
   describeRange,
   resolveSides,
-  type SideChange,
   type SideRange,
   type SideState,
 } from '../../../components/compare-range'
-import { SideControls } from '../../../components/compare-side'
 import { HeatmapStage } from '../../../components/heatmap-stage'
+import { type SegmentChange, SegmentFields } from '../../../components/segment-fields'
 import type { HeatmapStyle } from '../../../heatmap'
+import { one, useAddressState } from '../../../lib/address'
 import { type RangeId, rangePresets, rangeQuery } from '../../../lib/range'
 import '../../../components/analysis.css'
 
@@ -58,8 +58,6 @@ type Params = {
   bCountry?: string
 }
 
-const one = (v: string | string[] | undefined): string | undefined =>
-  (Array.isArray(v) ? v[0] : v) || undefined
 const presetIds: ReadonlyArray<string> = rangePresets.map((p) => p.id)
 const count = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 })
 
@@ -68,28 +66,30 @@ function segmentText(p: ComparePart): string {
   return parts.length > 0 ? parts.join(' · ') : 'all visitors'
 }
 
+/** The range, device and country of one side; side A also offers "before B" and "same as B". */
+function SideControls(props: {
+  side: 'a' | 'b'
+  title: string
+  state: SideState
+  set: (change: SegmentChange) => void
+}) {
+  return (
+    <fieldset class="compare-side filters" data-side={props.side}>
+      <legend>{props.title}</legend>
+      <SegmentFields prefix={`${props.side}-`} state={props.state} set={props.set}>
+        <Show when={props.side === 'a'}>
+          <option value="prev">Period before B</option>
+          <option value="same">Same as B</option>
+        </Show>
+      </SegmentFields>
+    </fieldset>
+  )
+}
+
 function Compare() {
   const params = useParams<{ siteId: string }>()
-  const [search, setSearch] = useSearchParams<Params>()
-  const location = useLocation()
-  // The router holds the address until the reads of the last change finish; a change made meanwhile (the
-  // second date of a range) is merged with the ones still on their way rather than replacing them.
-  let pending: Partial<Params> = {}
-  createEffect(
-    on(
-      () => location.search,
-      () => {
-        pending = {}
-      },
-      { defer: true },
-    ),
-  )
-  const set = (p: Partial<Params>) => {
-    pending = { ...pending, ...p }
-    setSearch(pending as Record<string, string | undefined>)
-  }
-
   // Everything the comparison shows lives in the address, so it can be bookmarked and shared.
+  const [search, set] = useAddressState<Params>()
   const kind = (): HeatmapKind => {
     const t = one(search.type)
     return (heatmapKinds as readonly string[]).includes(t ?? '') ? (t as HeatmapKind) : 'click'
@@ -110,7 +110,7 @@ function Compare() {
       country: one(search[`${s}Country`])?.toUpperCase(),
     }
   }
-  const setSide = (s: 'a' | 'b', c: SideChange) => {
+  const setSide = (s: 'a' | 'b', c: SegmentChange) => {
     const out: Partial<Params> = {}
     for (const [k, v] of Object.entries(c))
       out[(k === 'range' ? s : `${s}${k[0]!.toUpperCase()}${k.slice(1)}`) as keyof Params] = v

@@ -1,4 +1,4 @@
-import { A, useParams, useSearchParams } from '@solidjs/router'
+import { A, useParams } from '@solidjs/router'
 import {
   batch,
   createEffect,
@@ -13,6 +13,7 @@ import {
 } from 'solid-js'
 import type { ElementSort } from '../../../api/analysis'
 import { api, apiResponse, errorText } from '../../../api/client'
+import type { StreamStatus } from '../../../api/stream-status'
 import {
   type HeatmapAnswer,
   type HeatmapKind,
@@ -24,12 +25,13 @@ import {
 } from '../../../api/types'
 import { useAuth } from '../../../auth/context'
 import { Guard } from '../../../auth/guard'
-import { HeatmapFilters } from '../../../components/heatmap-filters'
 import { HeatmapStage, type StageHandle, type StageOverlayView } from '../../../components/heatmap-stage'
+import { SegmentFields } from '../../../components/segment-fields'
 import { Sparkline } from '../../../components/sparkline'
 import type { HeatmapStyle } from '../../../heatmap'
+import { one, useAddressState } from '../../../lib/address'
 import { type RangeId, rangeQuery } from '../../../lib/range'
-import { type LiveStatus, openLive } from '../../../live/live-socket'
+import { openLive } from '../../../live/live-socket'
 
 const kindLabels: Record<HeatmapKind, { label: string; unit: string }> = {
   click: { label: 'Clicks', unit: 'clicks' },
@@ -74,17 +76,14 @@ export type Params = {
   live?: string
 }
 
-const refusal = (s: LiveStatus): string | undefined =>
+const refusal = (s: StreamStatus): string | undefined =>
   s.state === 'refused' ? s.message || s.code : undefined
-
-const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v)
 
 function Viewer() {
   const auth = useAuth()
   const params = useParams<{ siteId: string }>()
-  const [search, setSearch] = useSearchParams<Params>()
-
   // The filters live in the address, so a view can be bookmarked and shared.
+  const [search, set] = useAddressState<Params>()
   const kind = (): HeatmapKind => {
     const t = one(search.type)
     return (heatmapKinds as readonly string[]).includes(t ?? '') ? (t as HeatmapKind) : 'click'
@@ -93,8 +92,8 @@ function Viewer() {
     const v = one(search.viewport)
     return (viewportClasses as readonly string[]).includes(v ?? '') ? (v as ViewportClass) : undefined
   }
-  const device = () => one(search.device) || undefined
-  const country = () => one(search.country)?.toUpperCase() || undefined
+  const device = () => one(search.device)
+  const country = () => one(search.country)?.toUpperCase()
   const range = (): RangeId => (one(search.range) as RangeId | undefined) ?? '7d'
   const custom = () => ({ from: one(search.from), to: one(search.to) })
   const segmented = () => device() !== undefined || country() !== undefined
@@ -212,7 +211,7 @@ function Viewer() {
     return undefined
   }
   const liveOn = () => one(search.live) === '1' && liveReason() === undefined
-  const [status, setStatus] = createSignal<LiveStatus>()
+  const [status, setStatus] = createSignal<StreamStatus>()
   const [visitors, setVisitors] = createSignal(0)
   const [rates, setRates] = createSignal<number[]>([])
   let stage: StageHandle | undefined
@@ -252,7 +251,6 @@ function Viewer() {
     return h === undefined ? undefined : { xCells: h.xCells, yBandPx: h.yBandPx, cells: h.cells }
   })
   const total = () => (heatmap.latest?.total ?? 0) + liveTotal()
-  const set = (p: Partial<Params>) => setSearch(p as Record<string, string | undefined>)
 
   const download = (blob: Blob, name: string) => {
     const url = URL.createObjectURL(blob)
@@ -308,20 +306,45 @@ function Viewer() {
       </p>
       <h1 id="viewer-title">Heatmaps</h1>
 
-      <HeatmapFilters
-        filters={{
-          kind: kind(),
-          viewport: viewport(),
-          range: range(),
-          custom: custom(),
-          device: device(),
-          country: country(),
-        }}
-        live={liveOn()}
-        liveReason={liveReason()}
-        labels={kindLabels}
-        set={set}
-      />
+      <form class="filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Type
+          <select name="type" value={kind()} onChange={(e) => set({ type: e.currentTarget.value })}>
+            <For each={heatmapKinds}>{(k) => <option value={k}>{kindLabels[k].label}</option>}</For>
+          </select>
+        </label>
+        <label>
+          Viewport
+          <select
+            name="viewport"
+            value={viewport() ?? ''}
+            onChange={(e) => set({ viewport: e.currentTarget.value || undefined })}
+          >
+            <option value="">All</option>
+            <For each={viewportClasses}>{(v) => <option value={v}>{v}</option>}</For>
+          </select>
+        </label>
+        <SegmentFields
+          state={{
+            range: range(),
+            from: custom().from,
+            to: custom().to,
+            device: device(),
+            country: country(),
+          }}
+          set={set}
+        />
+        <label class="toggle" title={liveReason() ?? 'Update the map as visitors act'}>
+          <input
+            type="checkbox"
+            name="live"
+            checked={liveOn()}
+            disabled={liveReason() !== undefined}
+            onChange={(e) => set({ live: e.currentTarget.checked ? '1' : undefined })}
+          />
+          Live
+        </label>
+      </form>
 
       <div class="viewer-body" classList={{ 'has-aside': ranking() !== undefined }}>
         <nav class="pages" aria-label="Pages by traffic">

@@ -1,34 +1,50 @@
-import { For, Show } from 'solid-js'
+import { For, type JSX, Show } from 'solid-js'
 import { devices } from '../api/types'
 import { rangePresets } from '../lib/range'
-import type { SideChange, SideRange, SideState } from './compare-range'
 
-/** The range, device and country of one side; side A also offers "before B" and "same as B". */
-export function SideControls(props: {
-  side: 'a' | 'b'
-  title: string
-  state: SideState
-  set: (change: SideChange) => void
+/**
+ * A date range and a visitor segment as the address holds them. `range` is a preset, `custom` (the dates
+ * `from`–`to`) or an option the form adds.
+ */
+export interface SegmentState {
+  range: string
+  from: string | undefined
+  to: string | undefined
+  device: string | undefined
+  country: string | undefined
+}
+
+/** Fields of a segment to change; undefined clears one. */
+export type SegmentChange = Partial<Record<keyof SegmentState, string | undefined>>
+
+/**
+ * The range (a preset, or dates, which start at today unless the address has some), the device and the
+ * two-letter country. `children` are range options offered before the presets; `prefix` starts each
+ * field's name, for a form with more than one segment.
+ */
+export function SegmentFields(props: {
+  state: SegmentState
+  set: (change: SegmentChange) => void
+  prefix?: string
+  children?: JSX.Element
 }) {
+  // Read once: a form's fields keep their names.
+  const prefix = props.prefix ?? ''
   return (
-    <fieldset class="compare-side filters" data-side={props.side}>
-      <legend>{props.title}</legend>
+    <>
       <label>
         Range
         <select
-          name={`${props.side}-range`}
+          name={`${prefix}range`}
           value={props.state.range}
           onChange={(e) => {
-            const range = e.currentTarget.value as SideRange
+            const range = e.currentTarget.value
             if (range !== 'custom') return props.set({ range, from: undefined, to: undefined })
             const today = new Date().toISOString().slice(0, 10)
             props.set({ range, from: props.state.from ?? today, to: props.state.to ?? today })
           }}
         >
-          <Show when={props.side === 'a'}>
-            <option value="prev">Period before B</option>
-            <option value="same">Same as B</option>
-          </Show>
+          {props.children}
           <For each={rangePresets}>{(p) => <option value={p.id}>{p.label}</option>}</For>
           <option value="custom">Dates…</option>
         </select>
@@ -38,7 +54,7 @@ export function SideControls(props: {
           From
           <input
             type="date"
-            name={`${props.side}-from`}
+            name={`${prefix}from`}
             value={props.state.from ?? ''}
             onChange={(e) => props.set({ from: e.currentTarget.value || undefined })}
           />
@@ -47,7 +63,7 @@ export function SideControls(props: {
           To
           <input
             type="date"
-            name={`${props.side}-to`}
+            name={`${prefix}to`}
             value={props.state.to ?? ''}
             onChange={(e) => props.set({ to: e.currentTarget.value || undefined })}
           />
@@ -56,7 +72,7 @@ export function SideControls(props: {
       <label>
         Device
         <select
-          name={`${props.side}-device`}
+          name={`${prefix}device`}
           value={props.state.device ?? ''}
           onChange={(e) => props.set({ device: e.currentTarget.value || undefined })}
         >
@@ -67,7 +83,7 @@ export function SideControls(props: {
       <label>
         Country
         <input
-          name={`${props.side}-country`}
+          name={`${prefix}country`}
           size={3}
           maxLength={2}
           pattern="[A-Za-z]{2}"
@@ -80,6 +96,6 @@ export function SideControls(props: {
           }}
         />
       </label>
-    </fieldset>
+    </>
   )
 }
