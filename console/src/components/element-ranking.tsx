@@ -98,7 +98,7 @@ export function ElementRanking(props: { scope: PageScope; sort: ElementSort }) {
                           <button
                             type="button"
                             class="copy-selector"
-                            title="Copy the selector"
+                            title={`Copy ${e.selector}`}
                             onClick={() => void copy(e.selector)}
                           >
                             <code>{e.selector}</code>
