@@ -132,6 +132,7 @@ export async function startPlatform(config: Config): Promise<Platform> {
           onError: (err, where) => app?.log.error({ err }, `runtime: ${where}`),
           onDeadLetter: (letter) => app?.log.warn({ letter }, 'runtime: dead letter'),
         })
+    // A runtime node's health shows its view of the cluster; null until it has joined (status throws then).
     const clusterStatus = () => {
       try {
         return cluster?.status() ?? null
