@@ -5,10 +5,10 @@ import type { ResolvedOptions } from './options.ts'
 import type {
   ControlApi,
   DeliverManyResult,
-  DeliverManyTask,
   DeliverResult,
   DeliverTask,
   HostApi,
+  ShardDelivery,
   WorkerEvent,
   WorkerInit,
   WorkerResult,
@@ -16,7 +16,7 @@ import type {
 } from './types.ts'
 
 /** A shard's delivery as the host hands it in: its messages' payloads, in order. */
-export type Part = Omit<DeliverTask, 'kind' | 'data' | 'ends'> & { payloads: readonly Uint8Array[] }
+export type Part = Omit<ShardDelivery, 'data' | 'ends'> & { payloads: readonly Uint8Array[] }
 interface Waiting {
   part: Part
   resolve: (r: DeliverResult) => void
@@ -143,7 +143,7 @@ export class WorkerPool {
       }
       return { ...part, ends, start, end: at }
     })
-    const task: DeliverManyTask = { kind: 'deliver-many', shard: batch[0]!.part.shard, base: 0, data, parts }
+    const task: DeliverTask = { kind: 'deliver', shard: batch[0]!.part.shard, base: 0, data, parts }
     this.run<DeliverManyResult>(task, [data.buffer as ArrayBuffer])
       .then(
         ({ results }) => {

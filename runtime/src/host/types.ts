@@ -18,15 +18,12 @@ interface ShardTask {
   base: number
 }
 
-export interface DeliverTask extends ShardTask {
-  kind: 'deliver'
+/** One shard's messages for its worker: a part of a `DeliverTask`. */
+export interface ShardDelivery extends ShardTask {
   seqs: number[]
-  /**
-   * The stream messages' payloads (each a msgpackr-encoded `Envelope[]`) end to end, in the order of
-   * `seqs`; message `i` ends at `ends[i]`. One buffer, transferred rather than cloned: cloning a task's
-   * payloads cost the main thread more than everything else it does per message.
-   */
+  /** The stream messages' payloads (each a msgpackr-encoded `Envelope[]`) end to end, in the order of `seqs`. */
   data: Uint8Array
+  /** Message `i` ends at `ends[i]` of `data`. */
   ends: number[]
   /** Envelopes already dead-lettered (`seq:index`), skipped when the shard is replayed. */
   skip: string[]
@@ -35,14 +32,14 @@ export interface DeliverTask extends ShardTask {
 /**
  * The deliveries of several shards of one worker, sent as one task: with many shards each pulling a few
  * messages at a time, a task per shard cost the main thread more in messaging than the work it carried.
- * Each part is handled as its own `DeliverTask` (in order per shard, concurrently across shards) over
- * `data.subarray(start, end)`; every payload of the task is in the one buffer, transferred (a transfer
- * costs more than copying a few hundred bytes, so one per task). `shard` routes the task.
+ * Each part is handled as its own `ShardDelivery` (in order per shard, concurrently across shards) over
+ * `data.subarray(start, end)`; every payload of the task is in the one buffer, transferred rather than
+ * cloned (a transfer costs more than copying a few hundred bytes, so one per task). `shard` routes it.
  */
-export interface DeliverManyTask extends ShardTask {
-  kind: 'deliver-many'
+export interface DeliverTask extends ShardTask {
+  kind: 'deliver'
   data: Uint8Array
-  parts: Array<Omit<DeliverTask, 'kind' | 'data'> & { start: number; end: number }>
+  parts: Array<Omit<ShardDelivery, 'data'> & { start: number; end: number }>
 }
 
 export interface FlushTask extends ShardTask {
@@ -66,7 +63,7 @@ export interface DropTask extends ShardTask {
   kind: 'drop'
 }
 
-export type WorkerTask = DeliverTask | DeliverManyTask | FlushTask | AskTask | ResetTask | DropTask
+export type WorkerTask = DeliverTask | FlushTask | AskTask | ResetTask | DropTask
 
 export interface DeadLetter {
   shard: number
@@ -88,7 +85,7 @@ export interface DeliverResult {
   poisoned: boolean
 }
 
-/** A `DeliverManyTask`'s results, one per part in its order (a part that failed carries its error). */
+/** A `DeliverTask`'s results, one per part in its order (a part that failed carries its error). */
 export interface DeliverManyResult {
   kind: 'deliver-many'
   results: Array<DeliverResult | { kind: 'failed'; error: string }>

@@ -28,7 +28,6 @@ import type {
   AskTask,
   ControlApi,
   DeadLetter,
-  DeliverManyTask,
   DeliverResult,
   DeliverTask,
   DropTask,
@@ -36,6 +35,7 @@ import type {
   FlushTask,
   HostApi,
   ResetTask,
+  ShardDelivery,
   WorkerEvent,
   WorkerInit,
   WorkerResult,
@@ -149,7 +149,7 @@ function tick(): void {
   env.clock = env.now()
 }
 
-async function deliver(task: DeliverTask): Promise<WorkerResult> {
+async function deliverShard(task: ShardDelivery): Promise<DeliverResult> {
   const s = shardState(task.shard, task.base)
   return serial(s, async () => {
     tick()
@@ -202,18 +202,14 @@ async function deliver(task: DeliverTask): Promise<WorkerResult> {
 }
 
 /** Every part's delivery, started together; one part's failure is its own, not the others'. */
-async function deliverMany(task: DeliverManyTask): Promise<WorkerResult> {
+async function deliver(task: DeliverTask): Promise<WorkerResult> {
   const results = await Promise.allSettled(
-    task.parts.map(({ start, end, ...p }) =>
-      deliver({ kind: 'deliver', ...p, data: task.data.subarray(start, end) }),
-    ),
+    task.parts.map(({ start, end, ...p }) => deliverShard({ ...p, data: task.data.subarray(start, end) })),
   )
   return {
     kind: 'deliver-many',
     results: results.map((r) =>
-      r.status === 'fulfilled'
-        ? (r.value as DeliverResult)
-        : { kind: 'failed', error: r.reason instanceof Error ? r.reason.message : String(r.reason) },
+      r.status === 'fulfilled' ? r.value : { kind: 'failed', error: reasonOf(r.reason) },
     ),
   }
 }
@@ -391,8 +387,6 @@ export function createWorkerHandler(
     switch (task.kind) {
       case 'deliver':
         return deliver(task)
-      case 'deliver-many':
-        return deliverMany(task)
       case 'flush':
         return flush(task)
       case 'ask':
