@@ -9,6 +9,7 @@ import {
   type AcceptedEvent,
   actorsWorkerFile,
   pageActor,
+  readTableRows,
   routeBatch,
   type ShardPayload,
   sessionActor,
@@ -121,7 +122,10 @@ async function runtime(messages: ShardPayload[], events: number): Promise<number
   const sink = {
     positions: async () => new Map(),
     write: async (batches: readonly FlushBatch[]) => {
-      for (const b of batches) rows += (b.drained.page ?? []).length
+      // The page actors' rows (cells and element clicks), one line each in the bodies the workers encoded.
+      for (const b of batches)
+        for (const [tag, body] of readTableRows(b.drained))
+          if (tag === 'c' || tag === 'e') for (const byte of body) if (byte === 10) rows++
     },
   }
   const host = new RuntimeHost({

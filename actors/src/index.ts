@@ -18,9 +18,9 @@ export {
   DEFAULT_RETENTION_DAYS,
   MAX_RETENTION_DAYS,
   RETAINED_TABLES,
-  type RetentionPolicy,
   setSiteRetention,
 } from './clickhouse/retention.ts'
+export { EVENT_COLUMNS, encodeTableRows, readTableRows, SITE_RETENTION } from './clickhouse/rows.ts'
 export { type ScrollCurve, scrollCurve } from './clickhouse/scroll-curve.ts'
 export {
   type SessionListQuery,
@@ -31,12 +31,7 @@ export {
   sessionSorts,
   type TimelineEvent,
 } from './clickhouse/session-queries.ts'
-export {
-  ClickHouseSink,
-  type ClickHouseSinkOptions,
-  EVENT_COLUMNS,
-  SinkBackoffError,
-} from './clickhouse/sink.ts'
+export { ClickHouseSink, type ClickHouseSinkOptions, SinkBackoffError } from './clickhouse/sink.ts'
 export {
   type ExportFormat,
   exportFormats,

@@ -6,6 +6,7 @@ import {
   HeatmapQueries,
   migrateClickHouse,
   openClickHouse,
+  SITE_RETENTION,
   setSiteRetention,
 } from '@hm/actors'
 import { ClickHouseRuntimeStore, InProcessTransport, RuntimeHost } from '@hm/runtime'
@@ -121,7 +122,7 @@ export async function startPlatform(config: Config): Promise<Platform> {
       ? undefined
       : new RuntimeHost({
           transport,
-          sink: new ClickHouseSink(clickhouse, db, { retentionDays: (siteId) => retentions.get(siteId) }),
+          sink: new ClickHouseSink(clickhouse, db),
           // A cluster node is given its shards as it takes their leases.
           ...(cluster && { shards: [] }),
           store: fencedInCluster(cluster, runtimeStore),
@@ -148,7 +149,10 @@ export async function startPlatform(config: Config): Promise<Platform> {
         logLevel: config.HM_LOG_LEVEL,
         cluster: clusterStatus,
       })
-    if (runtime !== undefined) registerRuntimeMetrics(registry, runtime)
+    if (runtime !== undefined) {
+      registerRuntimeMetrics(registry, runtime)
+      retentions.onChange((days) => runtime.share(SITE_RETENTION, days))
+    }
 
     async function buildGateway(): Promise<FastifyInstance> {
       // Erasures reach the actors through the transport and wait for the positions applied flushes cover.

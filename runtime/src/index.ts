@@ -22,6 +22,7 @@ export {
 export { type OwnershipEvent, ownershipLog } from './cluster/ownership-log.ts'
 export { placeShards, rendezvousOwner } from './cluster/rendezvous.ts'
 export type { ReleaseReason, ShardLease } from './cluster/shard-lease.ts'
+export { type DrainEncoder, decodeDrained, encodeDrained } from './drained.ts'
 export { decodeEnvelopes, encodeEnvelopes } from './envelopes.ts'
 export { RuntimeError, type RuntimeErrorCode, runtimeErrors } from './errors.ts'
 export type {
@@ -34,7 +35,7 @@ export type {
 } from './host/main.ts'
 export { RuntimeHost } from './host/main.ts'
 export type { ActorInfo, DeadLetter, WorkerStats } from './host/types.ts'
-export { createWorkerHandler } from './host/worker.ts'
+export { createWorkerHandler, type WorkerHandlerOptions } from './host/worker.ts'
 export {
   type ActorKey,
   actorKey,

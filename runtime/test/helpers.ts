@@ -1,4 +1,4 @@
-import type { FlushBatch, FlushSink } from '../src/index.ts'
+import { decodeDrained, type FlushBatch, type FlushSink } from '../src/index.ts'
 
 /** A sink that keeps what it is given, once per token, like a store would, so a test can read totals. */
 export class RecordingSink implements FlushSink {
@@ -13,8 +13,9 @@ export class RecordingSink implements FlushSink {
     if (this.tokens.has(token)) return
     this.tokens.add(token)
     for (const b of batches) {
+      const drained = decodeDrained(b.drained)
       for (const type of ['counter', 'probe']) {
-        for (const row of (b.drained[type] ?? []) as Array<{ key: string; add: number }>) {
+        for (const row of (drained[type] ?? []) as Array<{ key: string; add: number }>) {
           this.totals.set(row.key, (this.totals.get(row.key) ?? 0) + row.add)
         }
       }

@@ -4,9 +4,6 @@ import type { ClickHouseClient } from '@clickhouse/client'
 export const DEFAULT_RETENTION_DAYS = 395
 export const MAX_RETENTION_DAYS = 3650
 
-/** The retention of a site's data in days, as known where rows are written (the sink). */
-export type RetentionPolicy = (siteId: string) => number
-
 /** The tables whose rows carry `retention_days` and expire by `TTL <time> + retention_days`. */
 export const RETAINED_TABLES = [
   'heatmap_cells',
@@ -25,7 +22,7 @@ export function checkRetentionDays(days: number): number {
 
 /**
  * Changes the retention of a site's stored rows: every row carries its site's retention (new rows get it
- * from the sink's `RetentionPolicy`), so a change is one mutation per table, after which ClickHouse
+ * when the workers encode them, `SITE_RETENTION`), so a change is one mutation per table, after which ClickHouse
  * recomputes the TTL of the rewritten parts and drops what has expired at its next merge.
  */
 export async function setSiteRetention(

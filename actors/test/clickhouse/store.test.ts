@@ -8,6 +8,7 @@ import { type FlushBatch, shardId, streamSeq } from '@hm/runtime'
 import {
   type CellRow,
   ClickHouseSink,
+  encodeTableRows,
   HeatmapQueries,
   hourOf,
   migrateClickHouse,
@@ -16,6 +17,7 @@ import {
   type PageRecord,
   SESSION_ACTOR,
   type SessionRecord,
+  SITE_RETENTION,
   SinkBackoffError,
   setSiteRetention,
 } from '../../src/index.ts'
@@ -32,6 +34,10 @@ after(async () => {
   await client.close()
   await rm(dir, { recursive: true, force: true })
 })
+
+/** Drained records as the workers hand them to the sink, stamped with `retention` (site → days). */
+const encode = (drained: Record<string, unknown[]>, retention: Record<string, number> = {}): Uint8Array =>
+  encodeTableRows(drained, new Map([[SITE_RETENTION, retention]]))
 
 const cell = (
   site: string,
@@ -87,7 +93,7 @@ describe('ClickHouse store on chDB', () => {
         {
           shard: shardId(0),
           upTo: streamSeq(1),
-          drained: { [PAGE_ACTOR]: [cell('s0', '/', 'click', 'desktop', hour, 1, 2, 1)] },
+          drained: encode({ [PAGE_ACTOR]: [cell('s0', '/', 'click', 'desktop', hour, 1, 2, 1)] }),
         },
       ],
       'upgrade-1',
@@ -105,7 +111,7 @@ describe('ClickHouse store on chDB', () => {
   test('the sink stores cells once per token; queries sum them per cell and range', async () => {
     const sink = new ClickHouseSink(client, db)
     const hour = Date.UTC(2026, 10, 26, 10) / 1000
-    const rows: PageRecord[] = [
+    const cells: PageRecord[] = [
       cell('s1', '/', 'click', 'desktop', hour, 10, 5, 3),
       cell('s1', '/', 'click', 'desktop', hour, 10, 5, 2),
       cell('s1', '/', 'click', 'mobile', hour, 1, 1, 4),
@@ -115,9 +121,9 @@ describe('ClickHouse store on chDB', () => {
       cell('s1', '/', 'pageview', 'desktop', hour, 0, 0, 9),
     ]
     const flush: FlushBatch[] = [
-      { shard: shardId(1), upTo: streamSeq(10), drained: { [PAGE_ACTOR]: rows.slice(0, 3) } },
-      { shard: shardId(2), upTo: streamSeq(12), drained: { [PAGE_ACTOR]: rows.slice(3) } },
-      { shard: shardId(1), upTo: streamSeq(15), drained: {} },
+      { shard: shardId(1), upTo: streamSeq(10), drained: encode({ [PAGE_ACTOR]: cells.slice(0, 3) }) },
+      { shard: shardId(2), upTo: streamSeq(12), drained: encode({ [PAGE_ACTOR]: cells.slice(3) }) },
+      { shard: shardId(1), upTo: streamSeq(15), drained: encode({}) },
     ]
     await sink.write(flush, 'cells-1')
     // The same flush applied again (a crash after the write, or another node recovering it): stored once.
@@ -173,10 +179,10 @@ describe('ClickHouse store on chDB', () => {
     const batch: FlushBatch = {
       shard: shardId(5),
       upTo: streamSeq(40),
-      drained: {
+      drained: encode({
         [PAGE_ACTOR]: [cell('s3', '/', 'click', 'desktop', hour, 3, 3, 7)],
         [SESSION_ACTOR]: session,
-      },
+      }),
     }
     // The events table is away: the cells go in, the events insert fails.
     await client.command({ query: `RENAME TABLE ${db}.events TO ${db}.events_away` })
@@ -197,7 +203,7 @@ describe('ClickHouse store on chDB', () => {
     const later: FlushBatch = {
       shard: shardId(5),
       upTo: streamSeq(41),
-      drained: { [PAGE_ACTOR]: [cell('s3', '/', 'click', 'desktop', hour, 3, 3, 1)] },
+      drained: encode({ [PAGE_ACTOR]: [cell('s3', '/', 'click', 'desktop', hour, 3, 3, 1)] }),
     }
     await sink.write([later], 'retry-2')
     const q = new HeatmapQueries(client, db)
@@ -215,23 +221,27 @@ describe('ClickHouse store on chDB', () => {
   test('rows expire by their site retention; changing a site retention applies to stored rows', async () => {
     const days = 86_400_000
     const oldHour = hourOf(Date.now() - 60 * days)
-    const sink = new ClickHouseSink(client, db, { retentionDays: (site) => (site === 'short' ? 30 : 395) })
-    const drained = {
-      [PAGE_ACTOR]: [
-        cell('short', '/', 'click', 'desktop', oldHour, 1, 1, 1),
-        cell('long', '/', 'click', 'desktop', oldHour, 1, 1, 1),
-      ],
-      [SESSION_ACTOR]: [
-        [
-          'ev',
-          ['short', oldHour * 1000, 'x', 'v', 'click', '/', 'desktop', '', '', 1, 1, 1, 1, 1, 1, '', 0, ''],
+    const sink = new ClickHouseSink(client, db)
+    // The workers stamp each row with its site's retention, as the host shares it.
+    const drained = encode(
+      {
+        [PAGE_ACTOR]: [
+          cell('short', '/', 'click', 'desktop', oldHour, 1, 1, 1),
+          cell('long', '/', 'click', 'desktop', oldHour, 1, 1, 1),
         ],
-        [
-          'ev',
-          ['long', oldHour * 1000, 'x', 'v', 'click', '/', 'desktop', '', '', 1, 1, 1, 1, 1, 1, '', 0, ''],
-        ],
-      ] as SessionRecord[],
-    }
+        [SESSION_ACTOR]: [
+          [
+            'ev',
+            ['short', oldHour * 1000, 'x', 'v', 'click', '/', 'desktop', '', '', 1, 1, 1, 1, 1, 1, '', 0, ''],
+          ],
+          [
+            'ev',
+            ['long', oldHour * 1000, 'x', 'v', 'click', '/', 'desktop', '', '', 1, 1, 1, 1, 1, 1, '', 0, ''],
+          ],
+        ] as SessionRecord[],
+      },
+      { short: 30, long: 395 },
+    )
     await sink.write([{ shard: shardId(9), upTo: streamSeq(1), drained }], 'retention-1')
     for (const t of ['heatmap_cells', 'events'])
       await client.command({ query: `OPTIMIZE TABLE ${db}.${t} FINAL` })

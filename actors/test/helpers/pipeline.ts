@@ -6,6 +6,7 @@ import {
   type AcceptedEvent,
   type BatchContext,
   type ClickHouseSink,
+  encodeTableRows,
   normalizePage,
   pageActor,
   type RouteOptions,
@@ -91,7 +92,12 @@ export class Pipeline {
   }
 
   async flush(sink: ClickHouseSink): Promise<FlushBatch> {
-    const batch: FlushBatch = { shard: shardId(0), upTo: streamSeq(++this.seq), drained: this.drain() }
+    const batch: FlushBatch = {
+      shard: shardId(0),
+      upTo: streamSeq(++this.seq),
+      // Encoded as a worker does before the host hands the batch to the sink.
+      drained: encodeTableRows(this.drain(), new Map()),
+    }
     // Tokens must not repeat across pipelines writing to one database: ClickHouse would drop the insert.
     await sink.write([batch], `${this.id}-${this.seq}`)
     return batch

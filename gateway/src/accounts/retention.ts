@@ -1,26 +1,31 @@
-import { DEFAULT_RETENTION_DAYS } from '@hm/actors'
 import type pg from 'pg'
 
 /**
- * Each website's retention, held in memory for the ClickHouse sink (which asks per row, synchronously).
- * Loaded at start, updated when a website changes here, reloaded by the hourly retention job so changes
- * made through another gateway arrive within the hour.
+ * Each website's retention, for the runtime's workers, which stamp every row they encode with its site's
+ * (`SITE_RETENTION`). Loaded at start, updated when a website changes here, reloaded by the hourly
+ * retention job so changes made through another gateway arrive within the hour; each change goes to the
+ * listener.
  */
 export class SiteRetentions {
-  private days = new Map<string, number>()
+  private days: Readonly<Record<string, number>> = {}
+  private listener: ((days: Readonly<Record<string, number>>) => void) | undefined
+
+  /** Calls `listener` with every site's retention now and after each change. */
+  onChange(listener: (days: Readonly<Record<string, number>>) => void): void {
+    this.listener = listener
+    listener(this.days)
+  }
 
   async load(pool: pg.Pool): Promise<void> {
     const { rows } = await pool.query<{ id: string; retention_days: number }>(
       'SELECT id, retention_days FROM websites',
     )
-    this.days = new Map(rows.map((r) => [r.id, r.retention_days]))
-  }
-
-  get(siteId: string): number {
-    return this.days.get(siteId) ?? DEFAULT_RETENTION_DAYS
+    this.days = Object.fromEntries(rows.map((r) => [r.id, r.retention_days]))
+    this.listener?.(this.days)
   }
 
   set(siteId: string, days: number): void {
-    this.days.set(siteId, days)
+    this.days = { ...this.days, [siteId]: days }
+    this.listener?.(this.days)
   }
 }

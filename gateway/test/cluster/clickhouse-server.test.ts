@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { createClient } from '@clickhouse/client'
-import { ClickHouseSink, migrateClickHouse, openClickHouse, PAGE_ACTOR } from '@hm/actors'
+import { ClickHouseSink, encodeTableRows, migrateClickHouse, openClickHouse, PAGE_ACTOR } from '@hm/actors'
 import { ClickHouseRuntimeStore, type ShardId, type StreamSeq, shardId, streamSeq } from '@hm/runtime'
 import { type ChdbHttpServer, serveChdbHttp } from '../../src/cluster-clickhouse-server.ts'
 
@@ -102,7 +102,8 @@ describe('chDB over the ClickHouse HTTP interface', () => {
     const sink = new ClickHouseSink(c, 'hm_http')
     const hour = Math.floor(Date.UTC(2026, 10, 26, 10) / 1000)
     const cell = ['s', '/', 'click', 'desktop', '', '', hour, 3, 4, 2]
-    const batches = [{ shard: shardId(2), upTo: streamSeq(17), drained: { [PAGE_ACTOR]: [['c', cell]] } }]
+    const drained = encodeTableRows({ [PAGE_ACTOR]: [['c', cell]] }, new Map())
+    const batches = [{ shard: shardId(2), upTo: streamSeq(17), drained }]
     const record = {
       id: 'http-1',
       version: 1,

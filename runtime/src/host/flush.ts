@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import { Packr } from 'msgpackr'
 import type { Envelope } from '../actor.ts'
 import { encodeEnvelopes } from '../envelopes.ts'
 import { type ShardId, shardId, shardOf, streamSeq } from '../ids.ts'
@@ -30,8 +29,6 @@ export interface ShardRun {
 }
 
 interface Unwritten extends FlushBatch {
-  /** The drained records in the bytes the worker encoded them to: what the journal keeps. */
-  drainedBytes: Uint8Array
   snapshots: SnapshotRecord[]
   reminders: ReminderRecord[]
   outbox: Envelope[]
@@ -50,6 +47,8 @@ export interface FlushHost {
   readonly reminders: ReminderSchedule
   readonly runs: ReadonlyMap<ShardId, ShardRun>
   readonly snapshotIndex: SnapshotIndex
+  /** Version of the values shared with the workers: a flush task carries it. */
+  readonly sharedVersion: number
   recordDeadLetter(letter: DeadLetter): void
 }
 
@@ -73,7 +72,6 @@ export class Flusher {
   private readonly snapshotIndexes = new WeakMap<readonly SnapshotRecord[], Map<string, Uint8Array | null>>()
   /** Dead letters not yet in the store. */
   private readonly letters: Array<DeadLetter & { at: number }> = []
-  private readonly packr = new Packr({ useRecords: false })
   /** Record ids are this host's id and a version: unique across nodes whose clocks agree to the µs. */
   private readonly hostId = randomUUID().slice(0, 13)
   private version = Date.now() * 1000
@@ -127,7 +125,12 @@ export class Flusher {
         .filter((r) => !r.needsReset)
         .map(async (run) => {
           try {
-            return await pool.run<FlushResult>({ kind: 'flush', shard: run.shard, base: run.drainedUpTo })
+            return await pool.run<FlushResult>({
+              kind: 'flush',
+              shard: run.shard,
+              base: run.drainedUpTo,
+              shared: this.host.sharedVersion,
+            })
           } catch (e) {
             options.onError(e, `flush shard ${run.shard}`)
             return undefined
@@ -211,10 +214,8 @@ export class Flusher {
   private collect(run: ShardRun, r: FlushResult): void {
     this.activeByShard.set(run.shard, r.activeActors)
     for (const l of r.deadLetters) this.host.recordDeadLetter(l)
-    const drainedBytes = r.bytes.subarray(0, r.drainedEnd)
-    const drained = this.packr.unpack(drainedBytes) as Record<string, unknown[]>
     const empty =
-      Object.keys(drained).length === 0 &&
+      r.drainedEnd === 0 &&
       r.snapshots.length + r.reminders.length + r.outbox.length + r.deadLetters.length === 0 &&
       r.upTo <= run.drainedUpTo
     if (empty) return
@@ -225,8 +226,7 @@ export class Flusher {
     this.unwritten.push({
       shard: run.shard,
       upTo: streamSeq(r.upTo),
-      drained,
-      drainedBytes,
+      drained: r.bytes.subarray(0, r.drainedEnd),
       ...readBack(r),
       outbox: r.outbox,
     })

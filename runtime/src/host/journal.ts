@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr'
 import type { Envelope } from '../actor.ts'
-import { type ShardId, type StreamSeq, shardId, streamSeq } from '../ids.ts'
+import { shardId, streamSeq } from '../ids.ts'
 import type { DeadLetterRecord, ReminderRecord, SnapshotRecord } from '../store.ts'
 import type { FlushBatch } from './options.ts'
 
@@ -14,13 +14,6 @@ export interface FlushContent {
   outbox: Envelope[]
 }
 
-/** A batch as the journal keeps it: its drained records in the bytes the worker encoded them to. */
-export interface EncodedBatch {
-  shard: ShardId
-  upTo: StreamSeq
-  drainedBytes: Uint8Array
-}
-
 type Wire = {
   b: Array<[shard: number, upTo: number, drained: Uint8Array]>
   s: Array<[type: string, key: string, shard: number, data: Uint8Array | null]>
@@ -31,13 +24,13 @@ type Wire = {
 
 const packr = new Packr({ useRecords: false })
 
-/** The payload of a flush record. The drained records are not decoded and encoded again: their bytes go in. */
+/** The payload of a flush record. The drained records go in as the bytes the worker encoded them to. */
 export function encodeFlush(
-  batches: readonly EncodedBatch[],
+  batches: readonly FlushBatch[],
   content: Omit<FlushContent, 'batches'>,
 ): Uint8Array {
   const wire: Wire = {
-    b: batches.map((b) => [b.shard, b.upTo, b.drainedBytes]),
+    b: batches.map((b) => [b.shard, b.upTo, b.drained]),
     s: content.snapshots.map((s) => [s.type, s.key, s.shard, s.data]),
     r: content.reminders.map((r) => [r.type, r.key, r.shard, r.name, r.at, r.message]),
     d: content.deadLetters.map((l) => [l.type, l.key, l.shard, l.seq, l.reason, l.at]),
@@ -53,7 +46,7 @@ export function decodeFlush(payload: Uint8Array): FlushContent {
     batches: w.b.map(([shard, upTo, drained]) => ({
       shard: shardId(shard),
       upTo: streamSeq(upTo),
-      drained: packr.unpack(drained) as Record<string, unknown[]>,
+      drained,
     })),
     snapshots: w.s.map(([type, key, shard, data]) => ({ type, key, shard, data })),
     reminders: w.r.map(([type, key, shard, name, at, message]) => ({ type, key, shard, name, at, message })),

@@ -48,6 +48,9 @@ export class RuntimeHost implements FlushHost {
   private readonly abort = new AbortController()
   private readonly watchers = new Map<string, Set<(payload: unknown) => void>>()
   private readonly deadByType = new Map<string, number>()
+  private readonly shared = new Map<string, unknown>()
+  /** Bumped by every `share`; workers compare it at each flush. */
+  sharedVersion = 0
   /** Settles when the workers have the latest set of watched topics. */
   private announced: Promise<void> = Promise.resolve()
   private flushTimer: NodeJS.Timeout | undefined
@@ -63,7 +66,10 @@ export class RuntimeHost implements FlushHost {
     this.reminders = new ReminderSchedule((r) => this.fireReminder(r))
     this.flusher = new Flusher(this)
     this.pool = new WorkerPool(this.options, {
-      host: { loadSnapshots: (refs) => this.flusher.loadSnapshots(refs) },
+      host: {
+        loadSnapshots: (refs) => this.flusher.loadSnapshots(refs),
+        shared: () => ({ version: this.sharedVersion, values: new Map(this.shared) }),
+      },
       // Tell a new worker what is watched.
       onHello: () => void this.announceTopics(),
       onPublish: (topic, payload) => this.dispatch(topic, payload),
@@ -249,6 +255,16 @@ export class RuntimeHost implements FlushHost {
       void this.announceTopics()
     }
     return Object.assign(stop, { ready })
+  }
+
+  /**
+   * Shares `value` (structured-cloneable) under `name` with every worker, for its drain encoder
+   * (`createWorkerHandler`): a worker fetches what changed before its next flush, so every batch drained
+   * after `share` returns is encoded with the new value.
+   */
+  share(name: string, value: unknown): void {
+    this.shared.set(name, value)
+    this.sharedVersion++
   }
 
   /** Metrics per actor type over every worker (handler times are sampled turns). */

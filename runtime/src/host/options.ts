@@ -9,7 +9,11 @@ import type { DeadLetter } from './types.ts'
 export interface FlushBatch {
   shard: ShardId
   upTo: StreamSeq
-  drained: Record<string, unknown[]>
+  /**
+   * The drained records as the worker encoded them: its `encodeDrained` (`createWorkerHandler`), or by
+   * default msgpack of `{ [actorType]: records }`, which `decodeDrained` reads. Empty when nothing drained.
+   */
+  drained: Uint8Array
 }
 
 /**

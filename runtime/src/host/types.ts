@@ -44,6 +44,8 @@ export interface DeliverTask extends ShardTask {
 
 export interface FlushTask extends ShardTask {
   kind: 'flush'
+  /** Version of the host's shared values (`RuntimeHost.share`): a worker behind it fetches them first. */
+  shared: number
 }
 
 export interface AskTask extends ShardTask {
@@ -97,8 +99,8 @@ export interface FlushResult {
   /** Highest seq whose effect is contained in what follows; -1 when the worker has nothing of the shard. */
   upTo: number
   /**
-   * Every byte of the result, transferred in one buffer (see `flush-wire.ts`): first the msgpackr-encoded
-   * `Record<actorType, unknown[]>` of drained records up to `drainedEnd`, then the snapshots' data and
+   * Every byte of the result, transferred in one buffer (see `flush-wire.ts`): first the drained records
+   * as the worker's drain encoder wrote them, up to `drainedEnd` (0: nothing drained), then the snapshots' data and
    * the reminders' messages in order, each ending at its `end`.
    */
   bytes: Uint8Array
@@ -126,6 +128,8 @@ export type WorkerResult = DeliverResult | DeliverManyResult | FlushResult | Ask
 /** What a worker may call on the host (comlink, worker → main). */
 export interface HostApi {
   loadSnapshots(refs: ActorRef[]): Promise<Map<string, Uint8Array>>
+  /** The shared values and their version. */
+  shared(): { version: number; values: Map<string, unknown> }
 }
 
 export interface ActorInfo {

@@ -3,6 +3,7 @@ import * as Comlink from 'comlink'
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina'
 import type { ActorLogic, Envelope } from '../actor.ts'
 import { asEndpoint } from '../comlink-endpoint.ts'
+import { type DrainEncoder, encodeDrained } from '../drained.ts'
 import { decodeEnvelopes } from '../envelopes.ts'
 import { RuntimeError } from '../errors.ts'
 import { type ActorRef, refId } from '../store.ts'
@@ -14,7 +15,6 @@ import {
   evict,
   newKind,
   newShard,
-  packr,
   passivate,
   reasonOf,
   type ShardState,
@@ -59,6 +59,27 @@ const env: WorkerEnv = {
   kinds: new Map(),
 }
 let host: Comlink.Remote<HostApi>
+let encode: DrainEncoder = encodeDrained
+/** The host's shared values as last fetched, and their version (0: none shared yet). */
+let shared: { version: number; values: ReadonlyMap<string, unknown> } = { version: 0, values: new Map() }
+let sharing: Promise<void> | undefined
+
+/** Fetches the host's shared values when a task says they changed; one fetch for every flush waiting. */
+async function syncShared(version: number): Promise<void> {
+  while (shared.version < version) {
+    sharing ??= host.shared().then(
+      (s) => {
+        shared = s
+        sharing = undefined
+      },
+      (e: unknown) => {
+        sharing = undefined
+        throw e
+      },
+    )
+    await sharing
+  }
+}
 
 function shardState(shard: number, base: number): ShardState {
   let s = shards.get(shard)
@@ -238,10 +259,12 @@ async function flush(task: FlushTask): Promise<WorkerResult> {
       activeActors: 0,
     }
   }
+  // Before the shard's turn: rows the encoder writes now must see what the host shared before this flush.
+  await syncShared(task.shared)
   return serial(s, () => {
     const { drained, snapshots } = takeChanges(s)
     const bytes = new FlushBytes()
-    const drainedEnd = bytes.add(packr.pack(drained))
+    const drainedEnd = Object.keys(drained).length === 0 ? 0 : bytes.add(encode(drained, shared.values))
     const records = layOut(bytes, snapshots, s.reminders.splice(0))
     return moving({
       kind: 'flush',
@@ -364,6 +387,11 @@ function setUp(): void {
   setInterval(passivateIdle, Math.max(50, Math.floor(init.idleMs / 4))).unref()
 }
 
+export interface WorkerHandlerOptions {
+  /** How drained records become a batch's bytes; msgpack by default (`decodeDrained` reads it). */
+  encodeDrained?: DrainEncoder
+}
+
 /**
  * The task handler of a worker thread hosting `actors`. A worker file default-exports its result, with
  * the actor definitions imported statically (worker threads load their imports the same way in tests
@@ -375,7 +403,9 @@ function setUp(): void {
  */
 export function createWorkerHandler(
   actors: readonly ActorLogic[],
+  options: WorkerHandlerOptions = {},
 ): (task: WorkerTask) => Promise<WorkerResult> {
+  if (options.encodeDrained !== undefined) encode = options.encodeDrained
   for (const logic of actors) {
     if (env.kinds.has(logic.type))
       throw new RuntimeError('RT_ERR_BAD_OPTION', `actor type ${logic.type} twice`)

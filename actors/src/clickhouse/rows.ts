@@ -1,0 +1,174 @@
+import type { DrainEncoder } from '@hm/runtime'
+import { PAGE_ACTOR, type PageRecord } from '../page-actor.ts'
+import { SESSION_ACTOR } from '../session-actor.ts'
+import type { SessionRecord } from '../session-records.ts'
+import { DEFAULT_RETENTION_DAYS } from './retention.ts'
+
+/** The columns of the raw `events` table, in the order the session actors' rows carry them. */
+export const EVENT_COLUMNS: readonly string[] = [
+  'site_id',
+  'ts',
+  'session_id',
+  'visitor_id',
+  'type',
+  'page',
+  'viewport',
+  'device',
+  'country',
+  'x',
+  'y',
+  'vw',
+  'vh',
+  'dw',
+  'dh',
+  'selector',
+  'value',
+  'referrer',
+]
+
+interface Table {
+  name: string
+  /** The columns an actor's row carries, in its order; every row is followed by `retention_days`. */
+  columns: readonly string[]
+}
+
+/** The tables the actors' drained records go to, by the tag of the record (`['c', row]` → cells). */
+export const TABLES = {
+  c: {
+    name: 'heatmap_cells',
+    columns: [
+      'site_id',
+      'page',
+      'type',
+      'viewport',
+      'device',
+      'country',
+      'hour',
+      'cell_x',
+      'cell_y',
+      'count',
+    ],
+  },
+  e: {
+    name: 'element_clicks',
+    columns: [
+      'site_id',
+      'page',
+      'selector',
+      'viewport',
+      'device',
+      'country',
+      'hour',
+      'off_x',
+      'off_y',
+      'clicks',
+      'rage',
+      'rage_clicks',
+      'dead',
+    ],
+  },
+  ev: { name: 'events', columns: EVENT_COLUMNS },
+  sd: {
+    name: 'scroll_depth',
+    columns: [
+      'site_id',
+      'page',
+      'viewport',
+      'device',
+      'country',
+      'hour',
+      'band',
+      'starts',
+      'ends',
+      'views',
+      'fold_sum',
+    ],
+  },
+  s: {
+    name: 'sessions',
+    columns: [
+      'site_id',
+      'session_id',
+      'visitor_id',
+      'started_at',
+      'last_event_at',
+      'duration_ms',
+      'pageviews',
+      'clicks',
+      'rage',
+      'rage_clicks',
+      'dead',
+      'events',
+      'entry_page',
+      'exit_page',
+      'referrer',
+      'device',
+      'browser',
+      'os',
+      'country',
+      'viewport',
+      'pages',
+      'page_entered_at',
+      'page_dwell_ms',
+      'page_max_scroll',
+      'page_height',
+      'ended',
+      'version',
+    ],
+  },
+} as const satisfies Record<string, Table>
+
+export type TableTag = keyof typeof TABLES
+const TAGS = Object.keys(TABLES) as TableTag[]
+
+/**
+ * What the host shares with the workers under this name: `Record<siteId, days>`, each website's retention
+ * (a site not in it has `DEFAULT_RETENTION_DAYS`). Rows are stamped with their site's retention when encoded.
+ */
+export const SITE_RETENTION = 'hm.site-retention'
+
+/**
+ * The drain encoder of the domain's workers: each table's rows as the JSONCompactEachRow body of its
+ * insert, so the main thread only concatenates bytes (`readTableRows`) and never holds a row as objects.
+ * Layout, per table with rows: u8 index of its tag in `TABLES` | u32 LE length | the body (UTF-8).
+ */
+export const encodeTableRows: DrainEncoder = (drained, shared) => {
+  const retention = (shared.get(SITE_RETENTION) ?? {}) as Readonly<Record<string, number>>
+  const bodies = new Map<TableTag, string>()
+  const add = (records: ReadonlyArray<PageRecord | SessionRecord> | undefined): void => {
+    for (const [tag, row] of records ?? []) {
+      const days = retention[row[0]] ?? DEFAULT_RETENTION_DAYS
+      // The row's JSON with its retention as one more column: `[…]` → `[…,days]`.
+      const line = `${JSON.stringify(row).slice(0, -1)},${days}]\n`
+      bodies.set(tag, (bodies.get(tag) ?? '') + line)
+    }
+  }
+  add(drained[PAGE_ACTOR] as PageRecord[] | undefined)
+  add(drained[SESSION_ACTOR] as SessionRecord[] | undefined)
+  const parts: Buffer[] = []
+  for (const [tag, body] of bodies) {
+    const bytes = Buffer.from(body, 'utf8')
+    const head = Buffer.allocUnsafe(5)
+    head.writeUInt8(TAGS.indexOf(tag), 0)
+    head.writeUInt32LE(bytes.byteLength, 1)
+    parts.push(head, bytes)
+  }
+  return Buffer.concat(parts)
+}
+
+/** The insert bodies of one batch's bytes (as `encodeTableRows` wrote them), by table tag. */
+export function readTableRows(bytes: Uint8Array): Map<TableTag, Uint8Array> {
+  const out = new Map<TableTag, Uint8Array>()
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let at = 0
+  while (at < bytes.byteLength) {
+    const tag = TAGS[view.getUint8(at)]
+    const length = view.getUint32(at + 1, true)
+    if (tag === undefined || at + 5 + length > bytes.byteLength) {
+      throw new Error(`drained rows: malformed batch at byte ${at} of ${bytes.byteLength}`)
+    }
+    out.set(tag, bytes.subarray(at + 5, at + 5 + length))
+    at += 5 + length
+  }
+  return out
+}
