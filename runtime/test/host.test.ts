@@ -67,6 +67,36 @@ describe('runtime host', () => {
     for (const k of keys) assert.equal(sink.totals.get(k), 100, k)
   })
 
+  test("the workers' drain encoder sees what the host shares, from the next flush on", async () => {
+    const transport = await InProcessTransport.open()
+    const sink = new RecordingSink()
+    const host = new RuntimeHost({
+      transport,
+      sink,
+      workerFile: new URL('./fixtures/scaled-worker.ts', import.meta.url),
+      shardCount: SHARDS,
+      threads: 2,
+      flushIntervalMs: 60_000,
+    })
+    host.share('scale', 10)
+    await host.start()
+    const keys = Array.from({ length: 12 }, (_, i) => `k${i}`)
+    await publishCounts(transport, keys, 3, 'a')
+    await waitFor(() => host.stats().applied === 36)
+    assert.ok(await host.flushNow())
+    for (const k of keys) assert.equal(sink.totals.get(k), 30, k)
+    // A change reaches every worker before its next flush encodes anything.
+    host.share('scale', 1000)
+    const later = keys.map((k) => `later-${k}`)
+    await publishCounts(transport, later, 2, 'b')
+    await waitFor(() => host.stats().applied === 60)
+    assert.ok(await host.flushNow())
+    await host.stop()
+    await transport.close()
+    for (const k of keys) assert.equal(sink.totals.get(k), 30, k)
+    for (const k of later) assert.equal(sink.totals.get(k), 2000, k)
+  })
+
   test('a restart applies what was committed and not written, and replays nothing twice', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hm-host-'))
     dirs.push(dir)
