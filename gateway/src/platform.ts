@@ -122,7 +122,7 @@ export async function startPlatform(config: Config): Promise<Platform> {
       ? undefined
       : new RuntimeHost({
           transport,
-          sink: new ClickHouseSink(clickhouse, db),
+          sink: new ClickHouseSink(clickhouse, db, { retention: () => retentions.days }),
           // A cluster node is given its shards as it takes their leases.
           ...(cluster && { shards: [] }),
           store: fencedInCluster(cluster, runtimeStore),

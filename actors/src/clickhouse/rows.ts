@@ -1,4 +1,4 @@
-import type { DrainEncoder } from '@hm/runtime'
+import { type DrainEncoder, decodeDrained } from '@hm/runtime'
 import { PAGE_ACTOR, type PageRecord } from '../page-actor.ts'
 import { SESSION_ACTOR } from '../session-actor.ts'
 import type { SessionRecord } from '../session-records.ts'
@@ -156,8 +156,27 @@ export const encodeTableRows: DrainEncoder = (drained, shared) => {
   return Buffer.concat(parts)
 }
 
-/** The insert bodies of one batch's bytes (as `encodeTableRows` wrote them), by table tag. */
-export function readTableRows(bytes: Uint8Array): Map<TableTag, Uint8Array> {
+/**
+ * Whether a batch has the layout of journal records committed before the workers encoded rows: msgpack
+ * of `{ [actorType]: records }`, whose first byte is a map's (`encodeTableRows` starts with a tag index).
+ */
+function isRecords(bytes: Uint8Array): boolean {
+  const first = bytes[0]
+  return first !== undefined && ((first & 0xf0) === 0x80 || first === 0xde || first === 0xdf)
+}
+
+/**
+ * The insert bodies of one batch's bytes (as `encodeTableRows` wrote them), by table tag. A batch of the
+ * earlier layout (a journal record committed and not applied before an upgrade) is encoded here, its
+ * rows stamped with `retention` (site → days).
+ */
+export function readTableRows(
+  batch: Uint8Array,
+  retention: Readonly<Record<string, number>> = {},
+): Map<TableTag, Uint8Array> {
+  const bytes = isRecords(batch)
+    ? encodeTableRows(decodeDrained(batch), new Map([[SITE_RETENTION, retention]]))
+    : batch
   const out = new Map<TableTag, Uint8Array>()
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   let at = 0

@@ -4,6 +4,8 @@ import { type FlushBatch, type FlushSink, insertOnce } from '@hm/runtime'
 import { readTableRows, TABLES, type TableTag } from './rows.ts'
 
 export interface ClickHouseSinkOptions {
+  /** Each site's retention days, for batches of journal records written before the workers encoded rows. */
+  retention?: () => Readonly<Record<string, number>>
   /** First wait after a failed write; doubles with each failure in a row, up to `maxBackoffMs`. */
   backoffMs?: number
   maxBackoffMs?: number
@@ -32,6 +34,7 @@ export class SinkBackoffError extends Error {
  * what it keeps (`maxUnwrittenBatches`) by pausing its consumers.
  */
 export class ClickHouseSink implements FlushSink {
+  private readonly retention: () => Readonly<Record<string, number>>
   private readonly backoffMs: number
   private readonly maxBackoffMs: number
   private readonly now: () => number
@@ -43,6 +46,7 @@ export class ClickHouseSink implements FlushSink {
     private readonly db: string,
     options: ClickHouseSinkOptions = {},
   ) {
+    this.retention = options.retention ?? (() => ({}))
     this.backoffMs = options.backoffMs ?? 500
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000
     this.now = options.now ?? Date.now
@@ -70,7 +74,7 @@ export class ClickHouseSink implements FlushSink {
   private async writeAll(batches: readonly FlushBatch[], token: string): Promise<void> {
     const bodies = new Map<TableTag, Uint8Array[]>()
     for (const b of batches) {
-      for (const [tag, body] of readTableRows(b.drained)) {
+      for (const [tag, body] of readTableRows(b.drained, this.retention())) {
         const list = bodies.get(tag)
         if (list === undefined) bodies.set(tag, [body])
         else list.push(body)

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { type FlushBatch, shardId, streamSeq } from '@hm/runtime'
+import { encodeDrained, type FlushBatch, shardId, streamSeq } from '@hm/runtime'
 import {
   type CellRow,
   ClickHouseSink,
@@ -216,6 +216,22 @@ describe('ClickHouse store on chDB', () => {
     })
     assert.deepEqual(h.cells, [[3, 3, 8]], '7 once, plus 1')
     assert.equal(await count('events', "site_id = 's3'"), 1)
+  })
+
+  test('a journal batch of the earlier layout (records, not rows) is written with its sites’ retention', async () => {
+    // Committed before an upgrade and applied after it: msgpack of { [actorType]: records }.
+    const sink = new ClickHouseSink(client, db, { retention: () => ({ legacy: 30 }) })
+    const hour = hourOf(Date.now())
+    const drained = encodeDrained(
+      { [PAGE_ACTOR]: [cell('legacy', '/', 'click', 'desktop', hour, 2, 2, 4)] },
+      new Map(),
+    )
+    await sink.write([{ shard: shardId(3), upTo: streamSeq(5), drained }], 'legacy-1')
+    const rs = await client.query({
+      query: `SELECT toString(sum(count)), any(retention_days) FROM ${db}.heatmap_cells WHERE site_id = 'legacy'`,
+      format: 'JSONCompactEachRow',
+    })
+    assert.deepEqual(await rs.json(), [['4', 30]])
   })
 
   test('rows expire by their site retention; changing a site retention applies to stored rows', async () => {

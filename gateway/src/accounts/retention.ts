@@ -7,25 +7,30 @@ import type pg from 'pg'
  * listener.
  */
 export class SiteRetentions {
-  private days: Readonly<Record<string, number>> = {}
+  private current: Readonly<Record<string, number>> = {}
   private listener: ((days: Readonly<Record<string, number>>) => void) | undefined
+
+  /** Every site's retention days. */
+  get days(): Readonly<Record<string, number>> {
+    return this.current
+  }
 
   /** Calls `listener` with every site's retention now and after each change. */
   onChange(listener: (days: Readonly<Record<string, number>>) => void): void {
     this.listener = listener
-    listener(this.days)
+    listener(this.current)
   }
 
   async load(pool: pg.Pool): Promise<void> {
     const { rows } = await pool.query<{ id: string; retention_days: number }>(
       'SELECT id, retention_days FROM websites',
     )
-    this.days = Object.fromEntries(rows.map((r) => [r.id, r.retention_days]))
-    this.listener?.(this.days)
+    this.current = Object.fromEntries(rows.map((r) => [r.id, r.retention_days]))
+    this.listener?.(this.current)
   }
 
   set(siteId: string, days: number): void {
-    this.days = { ...this.days, [siteId]: days }
-    this.listener?.(this.days)
+    this.current = { ...this.current, [siteId]: days }
+    this.listener?.(this.current)
   }
 }
