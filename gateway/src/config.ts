@@ -1,5 +1,5 @@
-import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
+import { defaultThreads } from '@hm/runtime'
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 
 const Int = (min: number, max: number, def: number | undefined, description: string) =>
@@ -27,7 +27,12 @@ export const ConfigSchema = Type.Object({
     minLength: 1,
     description: 'Where embedded stores keep data',
   }),
-  HM_THREADS: Int(1, 256, availableParallelism(), 'Worker threads of the actor runtime (default: cores)'),
+  HM_THREADS: Int(
+    1,
+    256,
+    defaultThreads(),
+    'Worker threads of the actor runtime (default: cores − 1, at least 1)',
+  ),
   HM_SHARDS: Int(1, 4096, 64, 'Shard count; fixed for the life of the data (about 10× the node count)'),
   HM_FLUSH_INTERVAL_MS: Int(50, 60_000, 1000, 'How often actors flush their deltas to ClickHouse'),
   HM_PAGE_SPLITS: Int(

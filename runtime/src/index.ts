@@ -34,6 +34,7 @@ export type {
   Watch,
 } from './host/main.ts'
 export { RuntimeHost } from './host/main.ts'
+export { defaultThreads } from './host/options.ts'
 export type { ActorInfo, DeadLetter, WorkerStats } from './host/types.ts'
 export { createWorkerHandler, type WorkerHandlerOptions } from './host/worker.ts'
 export {

@@ -38,7 +38,12 @@ export interface RuntimeHostOptions {
    * cluster starts with none and is given shards with `addShard` as it acquires their leases.
    */
   shards?: ShardId[]
-  /** Worker threads; the number of cores by default. */
+  /**
+   * Worker threads; by default one less than the cores, at least one: the host's own thread (pulls,
+   * deliveries, flushes — and, in a process that also serves HTTP, every request) keeps a core to itself.
+   * On two cores a second worker measured slower end to end: it took CPU from the thread every message
+   * passes through, while the workers stood idle three quarters of the time.
+   */
   threads?: number
   flushIntervalMs?: number
   /** Most stream messages in one task to a worker (the mailbox of a shard holds at most this many). */
@@ -100,9 +105,14 @@ export interface RuntimeStats {
   mailboxDepth: number
 }
 
+/** Worker threads when none are asked for: one less than the cores, at least one. */
+export function defaultThreads(): number {
+  return Math.max(1, availableParallelism() - 1)
+}
+
 /** Options with their defaults applied, checked. */
 export function resolveOptions(options: RuntimeHostOptions): ResolvedOptions {
-  const threads = options.threads ?? availableParallelism()
+  const threads = options.threads ?? defaultThreads()
   if (!Number.isInteger(threads) || threads < 1)
     throw new RuntimeError('RT_ERR_BAD_OPTION', `threads=${threads}`)
   if (!Number.isInteger(options.shardCount) || options.shardCount < 1 || options.shardCount > 65535) {
