@@ -133,6 +133,8 @@ async function runtime(messages: ShardPayload[], events: number): Promise<number
     sink,
     workerFile: actorsWorkerFile,
     shardCount: SHARDS,
+    // A worker per core: nothing else runs on the main thread here (the product leaves it a core).
+    threads: availableParallelism(),
     flushIntervalMs: 200,
     onError: (e) => console.error(e),
   })
