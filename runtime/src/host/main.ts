@@ -49,8 +49,7 @@ export class RuntimeHost implements FlushHost {
   private readonly watchers = new Map<string, Set<(payload: unknown) => void>>()
   private readonly deadByType = new Map<string, number>()
   private readonly shared = new Map<string, unknown>()
-  /** Bumped by every `share`; workers compare it at each flush. */
-  sharedVersion = 0
+  private sharedChanges = 0
   /** Settles when the workers have the latest set of watched topics. */
   private announced: Promise<void> = Promise.resolve()
   private flushTimer: NodeJS.Timeout | undefined
@@ -68,7 +67,7 @@ export class RuntimeHost implements FlushHost {
     this.pool = new WorkerPool(this.options, {
       host: {
         loadSnapshots: (refs) => this.flusher.loadSnapshots(refs),
-        shared: () => ({ version: this.sharedVersion, values: new Map(this.shared) }),
+        shared: () => ({ version: this.sharedChanges, values: new Map(this.shared) }),
       },
       // Tell a new worker what is watched.
       onHello: () => void this.announceTopics(),
@@ -264,7 +263,12 @@ export class RuntimeHost implements FlushHost {
    */
   share(name: string, value: unknown): void {
     this.shared.set(name, value)
-    this.sharedVersion++
+    this.sharedChanges++
+  }
+
+  /** Bumped by every `share`; a flush task carries it, and a worker behind it fetches the values first. */
+  get sharedVersion(): number {
+    return this.sharedChanges
   }
 
   /** Metrics per actor type over every worker (handler times are sampled turns). */
