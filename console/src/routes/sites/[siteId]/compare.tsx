@@ -18,27 +18,13 @@ import {
   type SideState,
 } from '../../../components/compare-range'
 import { HeatmapStage } from '../../../components/heatmap-stage'
+import { kindLabels, layoutWidth, MapFields } from '../../../components/map-fields'
 import { type SegmentChange, SegmentFields } from '../../../components/segment-fields'
 import type { HeatmapStyle } from '../../../heatmap'
 import { one, useAddressState } from '../../../lib/address'
 import { type RangeId, rangePresets, rangeQuery } from '../../../lib/range'
 import '../../../components/analysis.css'
 
-const kinds: Record<HeatmapKind, { label: string; unit: string }> = {
-  click: { label: 'Clicks', unit: 'clicks' },
-  move: { label: 'Moves', unit: 'rested moves' },
-  scroll: { label: 'Scroll depth', unit: 'page views reaching' },
-  attention: { label: 'Attention', unit: 'ms visible' },
-  rage: { label: 'Rage clicks', unit: 'rage clicks' },
-  dead: { label: 'Dead clicks', unit: 'dead clicks' },
-}
-/** Typical layout width of each viewport class, as the heatmap viewer draws it. */
-const layoutWidth: Record<ViewportClass | 'all', number> = {
-  mobile: 390,
-  tablet: 820,
-  desktop: 1280,
-  all: 1280,
-}
 const STYLE: HeatmapStyle = { radius: 24, intensity: 1, opacity: 0.8, ramp: 'heat' }
 
 type Params = {
@@ -156,7 +142,7 @@ function Compare() {
   })
   const diffStyle: HeatmapStyle = { ...STYLE, ramp: 'diverging', opacity: 0.9 }
   const unit = () =>
-    per() === 'total' ? `share of ${kinds[kind()].unit}` : `${kinds[kind()].unit} per page view`
+    per() === 'total' ? `share of ${kindLabels[kind()].unit}` : `${kindLabels[kind()].unit} per page view`
   const docWidth = () => layoutWidth[viewport() ?? 'all']
 
   const Side = (p: { side: 'a' | 'b' }) => {
@@ -171,7 +157,7 @@ function Compare() {
                 {' '}
                 {describeRange(s().from, s().to)} · {segmentText(s())} ·{' '}
                 <span data-testid={`compare-${p.side}-views`}>{count.format(s().views)} page views</span> ·{' '}
-                {count.format(s().total)} {kinds[kind()].unit}
+                {count.format(s().total)} {kindLabels[kind()].unit}
               </>
             )}
           </Show>
@@ -181,7 +167,7 @@ function Compare() {
           documentWidth={docWidth()}
           style={sideStyle()}
           unit={unit()}
-          label={`${kinds[kind()].label}, side ${p.side.toUpperCase()}, of ${page()}`}
+          label={`${kindLabels[kind()].label}, side ${p.side.toUpperCase()}, of ${page()}`}
           onLegend={(l) => (p.side === 'a' ? setPeakA(l.peak) : setPeakB(l.peak))}
         />
       </figure>
@@ -208,23 +194,7 @@ function Compare() {
             <For each={pages()?.pages ?? []}>{(p) => <option value={p.page}>{p.page}</option>}</For>
           </select>
         </label>
-        <label>
-          Type
-          <select name="type" value={kind()} onChange={(e) => set({ type: e.currentTarget.value })}>
-            <For each={heatmapKinds}>{(k) => <option value={k}>{kinds[k].label}</option>}</For>
-          </select>
-        </label>
-        <label>
-          Viewport
-          <select
-            name="viewport"
-            value={viewport() ?? ''}
-            onChange={(e) => set({ viewport: e.currentTarget.value || undefined })}
-          >
-            <option value="">All</option>
-            <For each={viewportClasses}>{(v) => <option value={v}>{v}</option>}</For>
-          </select>
-        </label>
+        <MapFields kind={kind()} viewport={viewport()} set={set} />
         <label>
           Normalise
           <select
@@ -254,7 +224,7 @@ function Compare() {
       </Show>
       <Show when={page() !== undefined}>
         <p class="muted" aria-live="polite">
-          {comparison.loading ? 'Loading…' : `${kinds[kind()].label} on ${page()}, ${unit()}.`}
+          {comparison.loading ? 'Loading…' : `${kindLabels[kind()].label} on ${page()}, ${unit()}.`}
         </p>
         <div class="compare-maps">
           <Side side="a" />
@@ -273,7 +243,7 @@ function Compare() {
             style={diffStyle}
             background={{ siteId: params.siteId, page: page()! }}
             unit={`${unit()}, B − A`}
-            label={`Difference of ${kinds[kind()].label.toLowerCase()} between B and A on ${page()}`}
+            label={`Difference of ${kindLabels[kind()].label.toLowerCase()} between B and A on ${page()}`}
           />
           <p class="diverging-key" aria-hidden="true">
             <span>← fewer in B</span>

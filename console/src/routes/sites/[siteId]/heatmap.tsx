@@ -26,6 +26,7 @@ import {
 import { useAuth } from '../../../auth/context'
 import { Guard } from '../../../auth/guard'
 import { HeatmapStage, type StageHandle, type StageOverlayView } from '../../../components/heatmap-stage'
+import { kindLabels, layoutWidth, MapFields } from '../../../components/map-fields'
 import { SegmentFields } from '../../../components/segment-fields'
 import { Sparkline } from '../../../components/sparkline'
 import type { HeatmapStyle } from '../../../heatmap'
@@ -33,21 +34,6 @@ import { one, useAddressState } from '../../../lib/address'
 import { type RangeId, rangeQuery } from '../../../lib/range'
 import { openLive } from '../../../live/live-socket'
 
-const kindLabels: Record<HeatmapKind, { label: string; unit: string }> = {
-  click: { label: 'Clicks', unit: 'clicks' },
-  move: { label: 'Moves', unit: 'rested moves' },
-  scroll: { label: 'Scroll depth', unit: 'page views reaching' },
-  attention: { label: 'Attention', unit: 'ms visible' },
-  rage: { label: 'Rage clicks', unit: 'rage clicks' },
-  dead: { label: 'Dead clicks', unit: 'dead clicks' },
-}
-/** Typical layout width of each viewport class: the width the page is drawn at. */
-const layoutWidth: Record<ViewportClass | 'all', number> = {
-  mobile: 390,
-  tablet: 820,
-  desktop: 1280,
-  all: 1280,
-}
 /** Types live mode can follow: the page actors stream their cells; scroll depth is read from sessions. */
 const liveKinds: ReadonlySet<HeatmapKind> = new Set(['click', 'move', 'attention', 'rage', 'dead'])
 // Loaded when first shown: the map itself is what the page's first load is for.
@@ -307,23 +293,7 @@ function Viewer() {
       <h1 id="viewer-title">Heatmaps</h1>
 
       <form class="filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Type
-          <select name="type" value={kind()} onChange={(e) => set({ type: e.currentTarget.value })}>
-            <For each={heatmapKinds}>{(k) => <option value={k}>{kindLabels[k].label}</option>}</For>
-          </select>
-        </label>
-        <label>
-          Viewport
-          <select
-            name="viewport"
-            value={viewport() ?? ''}
-            onChange={(e) => set({ viewport: e.currentTarget.value || undefined })}
-          >
-            <option value="">All</option>
-            <For each={viewportClasses}>{(v) => <option value={v}>{v}</option>}</For>
-          </select>
-        </label>
+        <MapFields kind={kind()} viewport={viewport()} set={set} />
         <SegmentFields
           state={{
             range: range(),
