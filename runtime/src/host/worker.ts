@@ -260,7 +260,8 @@ async function flush(task: FlushTask): Promise<WorkerResult> {
     }
   }
   // Before the shard's turn: rows the encoder writes now must see what the host shared before this flush.
-  await syncShared(task.shared)
+  // Only when behind: otherwise the flush queues behind the shard's turns at once, as every task does.
+  if (shared.version < task.shared) await syncShared(task.shared)
   return serial(s, () => {
     const { drained, snapshots } = takeChanges(s)
     const bytes = new FlushBytes()
