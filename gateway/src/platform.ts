@@ -9,7 +9,7 @@ import {
   SITE_RETENTION,
   setSiteRetention,
 } from '@hm/actors'
-import { ClickHouseRuntimeStore, InProcessTransport, RuntimeHost } from '@hm/runtime'
+import { ClickHouseRuntimeStore, FileJournalStore, InProcessTransport, RuntimeHost } from '@hm/runtime'
 import type { FastifyInstance } from 'fastify'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { createAccountsContext } from './accounts/context.ts'
@@ -118,6 +118,11 @@ export async function startPlatform(config: Config): Promise<Platform> {
     let app: FastifyInstance | undefined
     const runtimeStore = new ClickHouseRuntimeStore(clickhouse, db)
     await runtimeStore.migrate()
+    // One node keeps its flush journal on its own disk; a cluster's must be in the store every node reads.
+    const localJournal =
+      cluster === undefined ? await FileJournalStore.open(runtimeStore, join(dataDir, 'journal')) : undefined
+    if (localJournal !== undefined) closers.push(() => localJournal.close())
+    const journaled = localJournal ?? runtimeStore
     const runtime = !hostsActors
       ? undefined
       : new RuntimeHost({
@@ -125,7 +130,7 @@ export async function startPlatform(config: Config): Promise<Platform> {
           sink: new ClickHouseSink(clickhouse, db, { retention: () => retentions.days }),
           // A cluster node is given its shards as it takes their leases.
           ...(cluster && { shards: [] }),
-          store: fencedInCluster(cluster, runtimeStore),
+          store: fencedInCluster(cluster, journaled),
           workerFile: actorsWorkerFile,
           shardCount: config.HM_SHARDS,
           threads: config.HM_THREADS,
@@ -181,9 +186,9 @@ export async function startPlatform(config: Config): Promise<Platform> {
           cacheVisitorStore(cache),
           liveVisitorStore(actorSync, clickhouse, db),
           clickhouseVisitorStore(clickhouse, db),
-          journalVisitorStore(runtimeStore),
+          journalVisitorStore(journaled),
         ],
-        siteData: clickhouseSiteData(actorSync, clickhouse, db, runtimeStore),
+        siteData: clickhouseSiteData(actorSync, clickhouse, db, journaled),
         setRetention: async (siteId, days) => {
           retentions.set(siteId, days)
           await setSiteRetention(clickhouse, db, siteId, days)

@@ -253,7 +253,7 @@ export class ClickHouseRuntimeStore implements RuntimeStore {
         at: Number(at),
         positions: positions.map(([shard, upTo]) => [Number(shard), Number(upTo)] as const),
       }))
-      .filter((r) => isPending({ ...r, payload: new Uint8Array() }, applied))
+      .filter((r) => isPending(r, applied))
     if (heads.length === 0) return []
     const payloads = await this.client.query({
       query: `SELECT id, any(payload) FROM ${this.db}.rt_journal WHERE id IN {ids:Array(String)} GROUP BY id`,

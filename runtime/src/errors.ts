@@ -11,6 +11,8 @@ export const runtimeErrors = {
   RT_ERR_TRANSPORT_CORRUPT_LOG: 'a transport log segment is corrupt',
   RT_ERR_TRANSPORT_STREAM_MISMATCH:
     'the JetStream stream exists with other subjects or retention than this transport needs',
+  // Store
+  RT_ERR_JOURNAL_CORRUPT: 'a segment of the flush journal is corrupt',
   // Cluster
   RT_ERR_CLUSTER_LEASE_MISMATCH:
     "the cluster's KV buckets expire entries after another lease time than this node's",

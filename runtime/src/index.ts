@@ -25,6 +25,7 @@ export type { ReleaseReason, ShardLease } from './cluster/shard-lease.ts'
 export { type DrainEncoder, decodeDrained, encodeDrained } from './drained.ts'
 export { decodeEnvelopes, encodeEnvelopes } from './envelopes.ts'
 export { RuntimeError, type RuntimeErrorCode, runtimeErrors } from './errors.ts'
+export { type FileJournalOptions, FileJournalStore } from './file-journal.ts'
 export type {
   FlushBatch,
   FlushSink,

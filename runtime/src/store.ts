@@ -97,7 +97,10 @@ export interface RuntimeStore {
 }
 
 /** Whether `record` covers any shard beyond its applied position. */
-export function isPending(record: FlushRecord, applied: ReadonlyMap<number, number>): boolean {
+export function isPending(
+  record: Pick<FlushRecord, 'positions'>,
+  applied: ReadonlyMap<number, number>,
+): boolean {
   return record.positions.some(([shard, upTo]) => upTo > (applied.get(shard) ?? 0))
 }
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import type { Failpoint } from './fixtures/crash-node.ts'
+import type { Failpoint, Journal } from './fixtures/crash-node.ts'
 
 const node = fileURLToPath(new URL('./fixtures/crash-node.ts', import.meta.url))
 const dirs: string[] = []
@@ -42,16 +42,15 @@ const PER_KEY = 40
  * the sink's tables and the actors' own state hold every message exactly once.
  */
 describe('a node killed -9 in the middle of a flush', () => {
-  for (const failpoint of [
-    'before-commit',
-    'after-commit',
-    'between-tables',
-    'after-save',
-  ] satisfies Failpoint[]) {
-    test(`killed ${failpoint.replace('-', ' ')}: exact after a restart`, async () => {
+  for (const [journal, failpoint] of (['clickhouse', 'file'] satisfies Journal[]).flatMap((j) =>
+    (['before-commit', 'after-commit', 'between-tables', 'after-save'] satisfies Failpoint[]).map(
+      (f) => [j, f] as const,
+    ),
+  )) {
+    test(`journal in ${journal === 'file' ? 'local files' : 'ClickHouse'}, killed ${failpoint.replace('-', ' ')}: exact after a restart`, async () => {
       const dir = await mkdtemp(join(tmpdir(), 'hm-crash-'))
       dirs.push(dir)
-      const args = (fp: string): string[] => [dir, fp, '3', String(KEYS), String(PER_KEY)]
+      const args = (fp: string): string[] => [dir, journal, fp, '3', String(KEYS), String(PER_KEY)]
       const killed = await runNode(args(failpoint))
       assert.equal(killed.signal, 'SIGKILL', `the failpoint was reached:\n${killed.stdout}\n${killed.stderr}`)
       const again = await runNode(args('none'))

@@ -7,6 +7,7 @@ import { createClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import {
   ClickHouseRuntimeStore,
+  FileJournalStore,
   type FlushRecord,
   MemoryRuntimeStore,
   type RuntimeStore,
@@ -208,6 +209,13 @@ function contract(name: string, open: () => Promise<RuntimeStore>): void {
 }
 
 contract('memory', async () => new MemoryRuntimeStore())
+contract('journal in local files, the rest in memory', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'hm-rt-journal-'))
+  dirs.push(dir)
+  const store = await FileJournalStore.open(new MemoryRuntimeStore(), dir)
+  closers.push(() => store.close())
+  return store
+})
 let n = 0
 contract('ClickHouse on chDB', async () => {
   if (dirs.length === 0) {
