@@ -25,7 +25,15 @@ export const DEDUPLICATION_WINDOW = 10_000
  * await client.insert({ table: insertOnce('db.events', ['a', 'b'], 'flush-42:events'), values, format })
  */
 export function insertOnce(table: string, columns: readonly string[], token: string): string {
-  return `${table} (${columns.join(', ')}) SETTINGS insert_deduplication_token = '${token.replace(/'/g, "''")}', deduplicate_blocks_in_dependent_materialized_views = 1`
+  const settings = Object.entries(onceSettings(token)).map(
+    ([k, v]) => `${k} = ${typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : v}`,
+  )
+  return `${table} (${columns.join(', ')}) SETTINGS ${settings.join(', ')}`
+}
+
+/** The settings of an insert ClickHouse stores once per `token` (`insertOnce`), as name → value. */
+export function onceSettings(token: string): Record<string, string | number> {
+  return { insert_deduplication_token: token, deduplicate_blocks_in_dependent_materialized_views: 1 }
 }
 
 const migrations: Array<(db: string) => string> = [

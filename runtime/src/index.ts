@@ -1,6 +1,11 @@
 export type { ActorContext, ActorLogic, Envelope } from './actor.ts'
 export { defineActor } from './actor.ts'
-export { ClickHouseRuntimeStore, DEDUPLICATION_WINDOW, insertOnce } from './clickhouse-store.ts'
+export {
+  ClickHouseRuntimeStore,
+  DEDUPLICATION_WINDOW,
+  insertOnce,
+  onceSettings,
+} from './clickhouse-store.ts'
 export { type Clock, systemClock } from './clock.ts'
 export { ClusterClient, type ClusterClientOptions } from './cluster/cluster-client.ts'
 export { ClusterMember, type ClusterMemberOptions } from './cluster/cluster-member.ts'

@@ -1,6 +1,6 @@
-import { Readable } from 'node:stream'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { type FlushBatch, type FlushSink, insertOnce } from '@hm/runtime'
+import type { FlushBatch, FlushSink } from '@hm/runtime'
+import { insertBody } from './client.ts'
 import { readTableRows, TABLES, type TableTag } from './rows.ts'
 
 export interface ClickHouseSinkOptions {
@@ -80,14 +80,15 @@ export class ClickHouseSink implements FlushSink {
         else list.push(body)
       }
     }
-    for (const [tag, list] of bodies) {
+    for (const [tag, parts] of bodies) {
       const t = TABLES[tag]
-      const table = insertOnce(`${this.db}.${t.name}`, [...t.columns, 'retention_days'], `${token}:${t.name}`)
-      const { stream } = await this.client.exec({
-        query: `INSERT INTO ${table} FORMAT JSONCompactEachRow`,
-        values: Readable.from(list),
+      await insertBody(this.client, {
+        table: `${this.db}.${t.name}`,
+        columns: [...t.columns, 'retention_days'],
+        token: `${token}:${t.name}`,
+        format: 'JSONCompactEachRow',
+        parts,
       })
-      stream.destroy()
     }
   }
 }
