@@ -118,10 +118,12 @@ export class FileJournalStore implements RuntimeStore {
     return this.serial(async () => {
       // Stored once, however often it is committed.
       if (this.ids.has(record.id)) return
-      const buf = encodeRecord(record)
+      const parts = encodeRecord(record)
+      const length = parts[0].byteLength + parts[1].byteLength
       const { fh, segment } = await this.segmentFor(record)
       try {
-        await fh.write(buf, 0, buf.length, segment.size)
+        const { bytesWritten } = await fh.writev(parts, segment.size)
+        if (bytesWritten !== length) throw new Error(`journal: wrote ${bytesWritten} of ${length} bytes`)
         await fh.datasync()
       } catch (e) {
         // Nothing half-written may stay before the next record: cut the segment back, or leave it.
@@ -138,9 +140,9 @@ export class FileJournalStore implements RuntimeStore {
         at: record.at,
         positions: record.positions.map(([s, u]) => [s, u] as const),
         offset: segment.size,
-        length: buf.length,
+        length,
       })
-      segment.size += buf.length
+      segment.size += length
       this.ids.add(record.id)
     })
   }
@@ -314,24 +316,24 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-function encodeRecord(r: FlushRecord): Buffer {
+/** A record as its head and its payload, written together: the payload, most of it, is never copied. */
+function encodeRecord(r: FlushRecord): [Buffer, Uint8Array] {
   const id = Buffer.from(r.id, 'utf8')
-  const restLen = 8 + 8 + 2 + id.length + 2 + r.positions.length * 10 + r.payload.byteLength
-  const buf = Buffer.allocUnsafe(HEAD + restLen)
-  buf.writeUInt32LE(restLen, 0)
+  const headLen = HEAD + 8 + 8 + 2 + id.length + 2 + r.positions.length * 10
+  const head = Buffer.allocUnsafe(headLen)
+  head.writeUInt32LE(headLen - HEAD + r.payload.byteLength, 0)
   let o = HEAD
-  o = buf.writeDoubleLE(r.version, o)
-  o = buf.writeDoubleLE(r.at, o)
-  o = buf.writeUInt16LE(id.length, o)
-  o += id.copy(buf, o)
-  o = buf.writeUInt16LE(r.positions.length, o)
+  o = head.writeDoubleLE(r.version, o)
+  o = head.writeDoubleLE(r.at, o)
+  o = head.writeUInt16LE(id.length, o)
+  o += id.copy(head, o)
+  o = head.writeUInt16LE(r.positions.length, o)
   for (const [shard, upTo] of r.positions) {
-    o = buf.writeUInt16LE(shard, o)
-    o = buf.writeDoubleLE(upTo, o)
+    o = head.writeUInt16LE(shard, o)
+    o = head.writeDoubleLE(upTo, o)
   }
-  buf.set(r.payload, o)
-  buf.writeUInt32LE(crc32(buf.subarray(HEAD)), 4)
-  return buf
+  head.writeUInt32LE(crc32(r.payload, crc32(head.subarray(HEAD))), 4)
+  return [head, r.payload]
 }
 
 function decodeRecord(buf: Buffer, off: number): { record: FlushRecord; next: number } | undefined {
