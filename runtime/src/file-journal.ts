@@ -126,12 +126,9 @@ export class FileJournalStore implements RuntimeStore {
         if (bytesWritten !== length) throw new Error(`journal: wrote ${bytesWritten} of ${length} bytes`)
         await fh.datasync()
       } catch (e) {
-        // Nothing half-written may stay before the next record: cut the segment back, or leave it.
-        try {
-          await fh.truncate(segment.size)
-        } catch {
-          await this.closeActive()
-        }
+        // Nothing half-written may stay: the segment is cut back (and were even that to fail, the next
+        // append starts at the same offset, over it).
+        await fh.truncate(segment.size).catch(() => undefined)
         throw e
       }
       segment.entries.push({
@@ -149,14 +146,23 @@ export class FileJournalStore implements RuntimeStore {
 
   async pending(): Promise<FlushRecord[]> {
     const [older, applied] = await Promise.all([this.inner.pending(), this.inner.positions()])
-    const out = [...older]
-    for (const segment of this.segments) {
-      const entries = segment.entries.filter((e) => isPending(e, applied))
-      if (entries.length === 0) continue
-      const bytes = await readFile(segment.path)
-      for (const e of entries) out.push(decodeRecord(bytes, e.offset)!.record)
-    }
-    return out.sort((a, b) => a.version - b.version)
+    // Read between appends and rewrites, so every offset is where its record is.
+    const mine = await this.serial(async () => {
+      const out: FlushRecord[] = []
+      for (const segment of this.segments) {
+        const entries = segment.entries.filter((e) => isPending(e, applied))
+        if (entries.length === 0) continue
+        const bytes = await readFile(segment.path)
+        for (const e of entries) {
+          const got = decodeRecord(bytes, e.offset)
+          if (got === undefined)
+            throw new RuntimeError('RT_ERR_JOURNAL_CORRUPT', `${segment.path} @${e.offset}`)
+          out.push(got.record)
+        }
+      }
+      return out
+    })
+    return [...older, ...mine].sort((a, b) => a.version - b.version)
   }
 
   async prune(before: number): Promise<void> {
