@@ -60,6 +60,11 @@ const migrations: Array<(db: string) => string> = [
   ),
 ]
 
+/** Base64 of bytes, read in place (`Buffer.from(bytes)` would copy them first). */
+function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
+}
+
 const SNAPSHOT_COLUMNS = ['type', 'key', 'shard', 'version', 'data', 'deleted']
 const REMINDER_COLUMNS = ['type', 'key', 'name', 'shard', 'version', 'at', 'message', 'deleted']
 const LETTER_COLUMNS = ['at', 'shard', 'seq', 'type', 'key', 'reason']
@@ -186,7 +191,7 @@ export class ClickHouseRuntimeStore implements RuntimeStore {
           s.key,
           s.shard,
           version,
-          s.data === null ? '' : Buffer.from(s.data).toString('base64'),
+          s.data === null ? '' : base64(s.data),
           s.data === null ? 1 : 0,
         ]),
         format: 'JSONCompactEachRow',
@@ -202,7 +207,7 @@ export class ClickHouseRuntimeStore implements RuntimeStore {
           r.shard,
           version,
           r.at ?? 0,
-          Buffer.from(r.message).toString('base64'),
+          base64(r.message),
           r.at === null ? 1 : 0,
         ]),
         format: 'JSONCompactEachRow',
@@ -238,7 +243,7 @@ export class ClickHouseRuntimeStore implements RuntimeStore {
           record.version,
           record.at,
           record.positions.map(([shard, upTo]) => [shard, upTo]),
-          Buffer.from(record.payload).toString('base64'),
+          base64(record.payload),
         ],
       ],
       format: 'JSONCompactEachRow',
