@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises'
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { RuntimeError } from './errors.ts'
@@ -276,6 +276,10 @@ export class FileJournalStore implements RuntimeStore {
       if (name.endsWith(`${SUFFIX}.tmp`)) await unlink(join(this.dir, name))
     }
     const logs = names.filter((n) => n.endsWith(SUFFIX))
+    // Appends go to one segment at a time (usually the newest span's): the one written last may end in a
+    // torn append; in any other, a record that does not read back is damage.
+    const modified = await Promise.all(logs.map(async (n) => (await stat(join(this.dir, n))).mtimeMs))
+    const lastWritten = modified.reduce((best, m, i) => (m >= modified[best]! ? i : best), 0)
     for (const [i, name] of logs.entries()) {
       const path = join(this.dir, name)
       const bytes = await readFile(path)
@@ -285,7 +289,7 @@ export class FileJournalStore implements RuntimeStore {
         const got = decodeRecord(bytes, off)
         if (got === undefined) {
           // A torn tail is an append that never reached fdatasync: no flush was told it was committed.
-          if (i !== logs.length - 1) throw new RuntimeError('RT_ERR_JOURNAL_CORRUPT', `${path} @${off}`)
+          if (i !== lastWritten) throw new RuntimeError('RT_ERR_JOURNAL_CORRUPT', `${path} @${off}`)
           const fh = await open(path, 'r+')
           try {
             await fh.truncate(off)

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
@@ -107,7 +107,25 @@ test('a torn tail (an append cut short by a crash) is dropped; the records befor
   await third.close()
 })
 
-test('a damaged record before the last segment stops the open, naming the segment', async () => {
+test("a torn tail in an earlier hour's segment, appended to last, is dropped too", async () => {
+  const { dir, inner } = await fresh()
+  const now = Date.now()
+  const j = await FileJournalStore.open(inner, dir)
+  await j.commit(record('new', 1, now, [[1, 5]]))
+  // A record stamped an hour earlier (a clock set back) goes to that hour's segment.
+  await j.commit(record('late', 2, now - 2 * HOUR, [[2, 5]]))
+  await j.close()
+  const [earlier] = await segments(dir)
+  await appendFile(join(dir, earlier!), Buffer.from([200, 0, 0, 0, 1, 2, 3]))
+  const again = await FileJournalStore.open(inner, dir)
+  assert.deepEqual(
+    (await again.pending()).map((r) => r.id),
+    ['new', 'late'],
+  )
+  await again.close()
+})
+
+test('a damaged record in a segment not written last stops the open, naming the segment', async () => {
   const { dir, inner } = await fresh()
   const now = Date.now()
   const j = await FileJournalStore.open(inner, dir)
@@ -116,9 +134,12 @@ test('a damaged record before the last segment stops the open, naming the segmen
   await j.close()
   const [first] = await segments(dir)
   const path = join(dir, first!)
+  const before = await stat(path)
   const bytes = await readFile(path)
   bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1)
   await writeFile(path, bytes)
+  // Damage, not an append: the segment keeps the time it was last written.
+  await utimes(path, before.atime, before.mtime)
   await assert.rejects(
     FileJournalStore.open(inner, dir),
     (e) => e instanceof RuntimeError && e.code === 'RT_ERR_JOURNAL_CORRUPT' && e.message.includes(first!),
