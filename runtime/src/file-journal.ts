@@ -1,8 +1,8 @@
 import type { FileHandle } from 'node:fs/promises'
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { crc32 } from 'node:zlib'
 import { RuntimeError } from './errors.ts'
+import { FRAME_HEAD, readFrame, sealFrame } from './frame.ts'
 import type { ShardId, StreamSeq } from './ids.ts'
 import {
   type ActorRef,
@@ -40,9 +40,9 @@ interface Segment {
   size: number
 }
 
-// Record layout: u32 length of the rest | u32 crc32 of the rest | f64 version | f64 at | u16 id bytes | id |
-// u16 positions | positions × (u16 shard, f64 upTo) | payload
-const HEAD = 8
+// Record: a frame (`frame.ts`) whose body is f64 version | f64 at | u16 id bytes | id | u16 positions |
+// positions × (u16 shard, f64 upTo) | payload
+const FIXED = 8 + 8 + 2 + 2
 const SUFFIX = '.journal'
 
 /**
@@ -254,13 +254,10 @@ export class FileJournalStore implements RuntimeStore {
       size += e.length
     }
     const tmp = `${segment.path}.tmp`
-    const fh = await open(tmp, 'w')
-    try {
+    await withFile(tmp, 'w', async (fh) => {
       await fh.writev(parts)
       await fh.datasync()
-    } finally {
-      await fh.close()
-    }
+    })
     await rename(tmp, segment.path)
     await syncDir(this.dir)
     for (const e of segment.entries) if (!keep.includes(e)) this.ids.delete(e.id)
@@ -290,13 +287,10 @@ export class FileJournalStore implements RuntimeStore {
         if (got === undefined) {
           // A torn tail is an append that never reached fdatasync: no flush was told it was committed.
           if (i !== lastWritten) throw new RuntimeError('RT_ERR_JOURNAL_CORRUPT', `${path} @${off}`)
-          const fh = await open(path, 'r+')
-          try {
+          await withFile(path, 'r+', async (fh) => {
             await fh.truncate(off)
             await fh.datasync()
-          } finally {
-            await fh.close()
-          }
+          })
           break
         }
         const { record } = got
@@ -317,22 +311,25 @@ export class FileJournalStore implements RuntimeStore {
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r')
+async function withFile(path: string, flags: string, use: (fh: FileHandle) => Promise<void>): Promise<void> {
+  const fh = await open(path, flags)
   try {
-    await fh.sync()
+    await use(fh)
   } finally {
     await fh.close()
   }
 }
 
+/** Makes a segment's creation, rename or removal durable. */
+function syncDir(dir: string): Promise<void> {
+  return withFile(dir, 'r', (fh) => fh.sync())
+}
+
 /** A record as its head and its payload, written together: the payload, most of it, is never copied. */
 function encodeRecord(r: FlushRecord): [Buffer, Uint8Array] {
   const id = Buffer.from(r.id, 'utf8')
-  const headLen = HEAD + 8 + 8 + 2 + id.length + 2 + r.positions.length * 10
-  const head = Buffer.allocUnsafe(headLen)
-  head.writeUInt32LE(headLen - HEAD + r.payload.byteLength, 0)
-  let o = HEAD
+  const head = Buffer.allocUnsafe(FRAME_HEAD + FIXED + id.length + r.positions.length * 10)
+  let o = FRAME_HEAD
   o = head.writeDoubleLE(r.version, o)
   o = head.writeDoubleLE(r.at, o)
   o = head.writeUInt16LE(id.length, o)
@@ -342,17 +339,14 @@ function encodeRecord(r: FlushRecord): [Buffer, Uint8Array] {
     o = head.writeUInt16LE(shard, o)
     o = head.writeDoubleLE(upTo, o)
   }
-  head.writeUInt32LE(crc32(r.payload, crc32(head.subarray(HEAD))), 4)
+  sealFrame(head, [head.subarray(FRAME_HEAD), r.payload])
   return [head, r.payload]
 }
 
 function decodeRecord(buf: Buffer, off: number): { record: FlushRecord; next: number } | undefined {
-  if (off + HEAD > buf.length) return undefined
-  const restLen = buf.readUInt32LE(off)
-  const end = off + HEAD + restLen
-  if (restLen < 20 || end > buf.length) return undefined
-  const rest = buf.subarray(off + HEAD, end)
-  if (crc32(rest) !== buf.readUInt32LE(off + 4)) return undefined
+  const frame = readFrame(buf, off)
+  if (frame === undefined || frame.body.length < FIXED) return undefined
+  const rest = frame.body
   const version = rest.readDoubleLE(0)
   const at = rest.readDoubleLE(8)
   const idLen = rest.readUInt16LE(16)
@@ -363,5 +357,8 @@ function decodeRecord(buf: Buffer, off: number): { record: FlushRecord; next: nu
   const positions: Array<readonly [number, number]> = []
   for (let i = 0; i < count; i++, o += 10) positions.push([rest.readUInt16LE(o), rest.readDoubleLE(o + 2)])
   // A copy: the caller keeps it while the segment's bytes go.
-  return { record: { id, version, at, positions, payload: new Uint8Array(rest.subarray(o)) }, next: end }
+  return {
+    record: { id, version, at, positions, payload: new Uint8Array(rest.subarray(o)) },
+    next: frame.next,
+  }
 }

@@ -1,9 +1,9 @@
 import type { FileHandle } from 'node:fs/promises'
 import { mkdir, open, readdir, readFile, rename, truncate, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { crc32 } from 'node:zlib'
 import { type Clock, systemClock } from './clock.ts'
 import { RuntimeError } from './errors.ts'
+import { FRAME_HEAD, readFrame, sealFrame } from './frame.ts'
 import { type ShardId, type StreamSeq, streamSeq } from './ids.ts'
 import type { Delivery, PublishAck, ShardConsumer, Transport } from './transport.ts'
 
@@ -59,8 +59,7 @@ interface Remembered {
   durable: Promise<void>
 }
 
-// Record layout: u32 length of the rest | u32 crc32 of the rest | f64 seq | f64 ts | u16 shard | u16 id bytes | id | payload
-const HEAD = 8
+// Record: a frame (`frame.ts`) whose body is f64 seq | f64 ts | u16 shard | u16 id bytes | id | payload
 const FIXED = 8 + 8 + 2 + 2
 const ACKS_FILE = 'acks.json'
 
@@ -367,16 +366,14 @@ function firstAfter(items: readonly Delivery[], seq: number): number {
 
 function encodeRecord(seq: number, ts: number, shard: number, id: string, data: Uint8Array): Buffer {
   const idBytes = Buffer.from(id, 'utf8')
-  const restLen = FIXED + idBytes.length + data.byteLength
-  const buf = Buffer.allocUnsafe(HEAD + restLen)
-  buf.writeUInt32LE(restLen, 0)
-  buf.writeDoubleLE(seq, 8)
-  buf.writeDoubleLE(ts, 16)
-  buf.writeUInt16LE(shard, 24)
-  buf.writeUInt16LE(idBytes.length, 26)
-  idBytes.copy(buf, 28)
-  buf.set(data, 28 + idBytes.length)
-  buf.writeUInt32LE(crc32(buf.subarray(HEAD)), 4)
+  const buf = Buffer.allocUnsafe(FRAME_HEAD + FIXED + idBytes.length + data.byteLength)
+  buf.writeDoubleLE(seq, FRAME_HEAD)
+  buf.writeDoubleLE(ts, FRAME_HEAD + 8)
+  buf.writeUInt16LE(shard, FRAME_HEAD + 16)
+  buf.writeUInt16LE(idBytes.length, FRAME_HEAD + 18)
+  idBytes.copy(buf, FRAME_HEAD + FIXED)
+  buf.set(data, FRAME_HEAD + FIXED + idBytes.length)
+  sealFrame(buf, [buf.subarray(FRAME_HEAD)])
   return buf
 }
 
@@ -384,12 +381,9 @@ function decodeRecord(
   buf: Buffer,
   off: number,
 ): { seq: number; ts: number; shard: number; id: string; data: Uint8Array; next: number } | undefined {
-  if (off + HEAD + FIXED > buf.length) return undefined
-  const restLen = buf.readUInt32LE(off)
-  const end = off + HEAD + restLen
-  if (restLen < FIXED || end > buf.length) return undefined
-  const rest = buf.subarray(off + HEAD, end)
-  if (crc32(rest) !== buf.readUInt32LE(off + 4)) return undefined
+  const frame = readFrame(buf, off)
+  if (frame === undefined || frame.body.length < FIXED) return undefined
+  const rest = frame.body
   const idLen = rest.readUInt16LE(18)
   return {
     seq: rest.readDoubleLE(0),
@@ -397,6 +391,6 @@ function decodeRecord(
     shard: rest.readUInt16LE(16),
     id: rest.toString('utf8', FIXED, FIXED + idLen),
     data: new Uint8Array(rest.subarray(FIXED + idLen)),
-    next: end,
+    next: frame.next,
   }
 }
