@@ -20,6 +20,12 @@ export interface Load {
   /** Prefix of the batch ids: a run never repeats another's. */
   run: string
   durationMs: number
+  /**
+   * Load sent first and not measured (default 0): the server's and the generator's code are compiled and
+   * optimised by then, as in a server that has been up for a while. Its batches go to other pages
+   * (`/warm/…`) than the measured ones (`/p/…`), so the counts of the measured pages are the measured load.
+   */
+  warmupMs?: number
 }
 
 export interface LoadResult {
@@ -29,17 +35,19 @@ export interface LoadResult {
   failed: Record<string, number>
   ms: number
   latencies: number[]
+  /** When the measured load began (`Date.now()`, the same clock in every process): after the warm-up. */
+  startedAt: number
 }
 
-async function generate({ urls, siteKey, run, durationMs }: Load): Promise<LoadResult> {
+async function generate({ urls, siteKey, run, durationMs, warmupMs = 0 }: Load): Promise<LoadResult> {
   const now = Date.now()
-  const events = (page: number) =>
+  const events = (path: string) =>
     JSON.stringify(
       Array.from({ length: BATCH }, (_, i) => ({
         type: 'click',
         // A person's pace: 50 clicks over 5 s.
         ts: now - 5000 + i * 100,
-        url: `https://bench.example/p/${page}`,
+        url: `https://bench.example${path}`,
         vw: 1280,
         vh: 800,
         dw: 1280,
@@ -48,36 +56,41 @@ async function generate({ urls, siteKey, run, durationMs }: Load): Promise<LoadR
         y: (i * 613) % 4000,
       })),
     )
-  const pages = Array.from({ length: PAGES }, (_, p) => events(p))
-  const latencies: number[] = []
-  const failed: Record<string, number> = {}
-  let ok = 0
-  let n = 0
-  const t0 = performance.now()
-  const end = t0 + durationMs
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < end) {
-        const i = n++
-        const body = `{"siteKey":"${siteKey}","batchId":"${run}-${i}","visitorId":"v${i % 997}","sessionId":"s${i}","events":${pages[i % PAGES]}}`
-        const s = performance.now()
-        try {
-          const res = await fetch(urls[i % urls.length]!, {
-            method: 'POST',
-            headers: { 'content-type': 'text/plain', 'user-agent': UA },
-            body,
-          })
-          await res.arrayBuffer()
-          latencies.push(performance.now() - s)
-          if (res.status === 202) ok++
-          else failed[res.status] = (failed[res.status] ?? 0) + 1
-        } catch (e) {
-          failed[(e as Error).message] = (failed[(e as Error).message] ?? 0) + 1
+  const post = async (phase: string, pages: readonly string[], ms: number) => {
+    const latencies: number[] = []
+    const failed: Record<string, number> = {}
+    let ok = 0
+    let n = 0
+    const t0 = performance.now()
+    const end = t0 + ms
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (performance.now() < end) {
+          const i = n++
+          const body = `{"siteKey":"${siteKey}","batchId":"${run}-${phase}${i}","visitorId":"v${i % 997}","sessionId":"${phase}s${i}","events":${pages[i % PAGES]}}`
+          const s = performance.now()
+          try {
+            const res = await fetch(urls[i % urls.length]!, {
+              method: 'POST',
+              headers: { 'content-type': 'text/plain', 'user-agent': UA },
+              body,
+            })
+            await res.arrayBuffer()
+            latencies.push(performance.now() - s)
+            if (res.status === 202) ok++
+            else failed[res.status] = (failed[res.status] ?? 0) + 1
+          } catch (e) {
+            failed[(e as Error).message] = (failed[(e as Error).message] ?? 0) + 1
+          }
         }
-      }
-    }),
-  )
-  return { ok, failed, ms: performance.now() - t0, latencies }
+      }),
+    )
+    return { ok, failed, ms: performance.now() - t0, latencies }
+  }
+  const pages = (prefix: string) => Array.from({ length: PAGES }, (_, p) => events(`${prefix}/${p}`))
+  if (warmupMs > 0) await post('w', pages('/warm'), warmupMs)
+  const startedAt = Date.now()
+  return { ...(await post('', pages('/p'), durationMs)), startedAt }
 }
 
 /** Runs the generator in a child process and resolves what it measured. */
