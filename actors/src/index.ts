@@ -17,6 +17,7 @@ export {
   checkRetentionDays,
   DEFAULT_RETENTION_DAYS,
   MAX_RETENTION_DAYS,
+  RAW_EVENT_TABLES,
   RETAINED_TABLES,
   setSiteRetention,
 } from './clickhouse/retention.ts'
@@ -103,7 +104,7 @@ export {
   siteTopic,
   summaryRow,
 } from './session-actor.ts'
-export type { EventRow, ScrollRow, SessionRecord, SessionRow } from './session-records.ts'
+export type { EventRow, ScrollRow, SessionEventsRow, SessionRecord, SessionRow } from './session-records.ts'
 export * from './wire.ts'
 
 /** The module the runtime host loads in each worker thread. */

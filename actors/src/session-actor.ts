@@ -1,7 +1,7 @@
 import { type ActorContext, type ActorKey, defineActor } from '@hm/runtime'
 import { depthBand, hourOf, type ViewportClass, viewportClass } from './grid.ts'
 import type { PageEvent } from './page-actor.ts'
-import type { EventRow, SessionRecord, SessionRow } from './session-records.ts'
+import type { SessionEventsRow, SessionRecord, SessionRow } from './session-records.ts'
 
 /** An event as the session actor gets it: URL dropped, the normalised page kept. */
 export type SessionEvent = PageEvent & { page: string }
@@ -78,7 +78,7 @@ export interface SessionState {
   events: number
   /**
    * The newest interactions, for a live look at the session: kept in memory only (the stored timeline is
-   * the raw `events` rows). Snapshotting it would rewrite up to `MAX_TIMELINE` entries per session at
+   * the raw events). Snapshotting it would rewrite up to `MAX_TIMELINE` entries per session at
    * every flush; it starts empty after a restore.
    */
   timeline: TimelineEntry[]
@@ -91,6 +91,25 @@ export interface SessionState {
   reminderAt: number
   /** Records not drained yet; not part of the snapshot (drain owns their durability). */
   outbox: SessionRecord[]
+  /** Raw events not drained yet, one array per field (drained as one `session_events` row); like the outbox. */
+  pending: PendingEvents | undefined
+}
+
+/** The event fields of a `SessionEventsRow`, from ts to referrer, as they accumulate between drains. */
+interface PendingEvents {
+  ts: number[]
+  type: string[]
+  page: string[]
+  viewport: string[]
+  x: number[]
+  y: number[]
+  vw: number[]
+  vh: number[]
+  dw: number[]
+  dh: number[]
+  selector: string[]
+  value: number[]
+  referrer: string[]
 }
 
 export const SESSION_ACTOR = 'session'
@@ -156,6 +175,7 @@ function fresh(key: ActorKey): SessionState {
     summaryAt: 0,
     reminderAt: 0,
     outbox: [],
+    pending: undefined,
   }
 }
 
@@ -211,7 +231,8 @@ function deepen(s: SessionState, v: PageView, depth: number, height: number): vo
   }
 }
 
-function raw(s: SessionState, e: SessionEvent): EventRow {
+/** Adds the event to the raw events the next drain writes. */
+function keep(s: SessionState, e: SessionEvent): void {
   let x = 0
   let y = 0
   let selector = ''
@@ -247,25 +268,61 @@ function raw(s: SessionState, e: SessionEvent): EventRow {
       referrer = e.referrer ?? ''
       break
   }
+  s.pending ??= {
+    ts: [],
+    type: [],
+    page: [],
+    viewport: [],
+    x: [],
+    y: [],
+    vw: [],
+    vh: [],
+    dw: [],
+    dh: [],
+    selector: [],
+    value: [],
+    referrer: [],
+  }
+  const p = s.pending
+  p.ts.push(e.ts)
+  p.type.push(e.type)
+  p.page.push(e.page)
+  p.viewport.push(viewportClass(e.vw))
+  p.x.push(x)
+  p.y.push(y)
+  p.vw.push(e.vw)
+  p.vh.push(e.vh)
+  p.dw.push(e.dw)
+  p.dh.push(e.dh)
+  p.selector.push(selector)
+  p.value.push(value)
+  p.referrer.push(referrer)
+}
+
+/** The raw events kept since the last drain, as the session's `session_events` row. */
+function eventsRow(s: SessionState, p: PendingEvents): SessionEventsRow {
+  let ts0 = p.ts[0]!
+  for (const ts of p.ts) if (ts < ts0) ts0 = ts
   return [
     s.siteId,
-    e.ts,
     s.sessionId,
     s.visitorId,
-    e.type,
-    e.page,
-    viewportClass(e.vw),
     s.device,
     s.country,
-    x,
-    y,
-    e.vw,
-    e.vh,
-    e.dw,
-    e.dh,
-    selector,
-    value,
-    referrer,
+    ts0,
+    p.ts,
+    p.type,
+    p.page,
+    p.viewport,
+    p.x,
+    p.y,
+    p.vw,
+    p.vh,
+    p.dw,
+    p.dh,
+    p.selector,
+    p.value,
+    p.referrer,
   ]
 }
 
@@ -307,7 +364,7 @@ function applyEvent(s: SessionState, e: SessionEvent): void {
     // Drop the oldest half at once: amortised O(1), and the newest interactions are what live replay needs.
     if (s.timeline.length > MAX_TIMELINE) s.timeline.splice(0, s.timeline.length - MAX_TIMELINE / 2)
   }
-  s.outbox.push(['ev', raw(s, e)])
+  keep(s, e)
 }
 
 function armIdle(s: SessionState, ctx: ActorContext<Msg>): void {
@@ -366,7 +423,7 @@ export interface SessionAskTimeline {
  * One visitor session (key: site and session id). Keeps the pages visited with dwell time and deepest
  * scroll, clicks, rage and dead clicks, device, browser, OS, country, referrer, entry and exit page, and a
  * bounded in-memory timeline of its latest interactions (cursor replay reads the stored events). Writes
- * every event to the raw `events` table, the
+ * its events raw (one `session_events` row per flush), the
  * scroll-depth increments of its page views, and its summary: provisionally at most every 10 seconds while
  * live, finally when 30 minutes pass without an event (a timer, backed by a persisted reminder), after
  * which it passivates (the runtime drains it first). Events arriving after the end reopen it. A
@@ -433,6 +490,10 @@ export const sessionActor = defineActor<SessionState, Msg, SessionRecord>({
         ctx.setTimer('summary', wait, { tick: 'summary' })
       }
     }
+    if (s.pending !== undefined) {
+      s.outbox.push(['se', eventsRow(s, s.pending)])
+      s.pending = undefined
+    }
     if (s.outbox.length === 0) return []
     const out = s.outbox
     s.outbox = []
@@ -447,6 +508,11 @@ export const sessionActor = defineActor<SessionState, Msg, SessionRecord>({
       timelineDropped: s.timelineTotal - s.timeline.length,
     }
   },
-  snapshot: ({ outbox: _outbox, timeline: _timeline, ...durable }) => durable,
-  restore: (snap) => ({ ...(snap as Omit<SessionState, 'outbox' | 'timeline'>), outbox: [], timeline: [] }),
+  snapshot: ({ outbox: _outbox, pending: _pending, timeline: _timeline, ...durable }) => durable,
+  restore: (snap) => ({
+    ...(snap as Omit<SessionState, 'outbox' | 'pending' | 'timeline'>),
+    outbox: [],
+    pending: undefined,
+    timeline: [],
+  }),
 })

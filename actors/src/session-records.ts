@@ -4,10 +4,9 @@
  */
 
 /**
- * A raw event of the `events` table: site, ts (ms), session, visitor, type, page, viewport, device,
- * country, x, y, vw, vh, dw, dh, selector, value, referrer. `value` is the rest (move), the depth
- * (scroll, also in y), the clicks of the burst (rage) or the visible ms summed over the bands (attention,
- * whose first band's y is in y).
+ * A raw event as the `events` table of earlier versions stored it (now `events_v4`): site, ts (ms),
+ * session, visitor, type, page, viewport, device, country, x, y, vw, vh, dw, dh, selector, value,
+ * referrer. Journal records committed before the upgrade still carry such rows.
  */
 export type EventRow = [
   string,
@@ -28,6 +27,36 @@ export type EventRow = [
   string,
   number,
   string,
+]
+
+/**
+ * The raw events one session drained in one flush, as one row of `session_events`: site, session,
+ * visitor, device, country, ts0 (the earliest ts, ms), then one array per event field, in the events'
+ * order: ts (ms), type, page, viewport, x, y, vw, vh, dw, dh, selector, value, referrer. `value` is the
+ * rest (move), the depth (scroll, also in y), the clicks of the burst (rage) or the visible ms summed over
+ * the bands (attention, whose first band's y is in y). A row per session and flush, not per event: the
+ * session's ids are stored once, and ClickHouse parses, sorts and merges fifty times fewer rows.
+ */
+export type SessionEventsRow = [
+  string,
+  string,
+  string,
+  string,
+  string,
+  number,
+  number[],
+  string[],
+  string[],
+  string[],
+  number[],
+  number[],
+  number[],
+  number[],
+  number[],
+  number[],
+  string[],
+  number[],
+  string[],
 ]
 
 /**
@@ -87,4 +116,4 @@ export type SessionRow = [
   number,
 ]
 
-export type SessionRecord = ['ev', EventRow] | ['sd', ScrollRow] | ['s', SessionRow]
+export type SessionRecord = ['se', SessionEventsRow] | ['sd', ScrollRow] | ['s', SessionRow]

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { DEDUPLICATION_WINDOW } from '@hm/runtime'
 import { DEFAULT_RETENTION_DAYS } from './retention.ts'
+import { EVENT_COLUMNS } from './rows.ts'
 
 interface Migration {
   version: number
@@ -196,6 +197,48 @@ const migrations: Migration[] = [
           `ALTER TABLE ${db}.${t} MODIFY SETTING non_replicated_deduplication_window = ${DEDUPLICATION_WINDOW}`,
       ),
       `DROP TABLE IF EXISTS ${db}.flush_positions`,
+    ],
+  },
+  {
+    version: 5,
+    name: 'raw events stored per session and flush',
+    // A row per event made ClickHouse parse, sort and merge every event's site, session and visitor ids:
+    // the costliest part of ingest. Now a session's events of one flush are one row of arrays, ordered by
+    // session, which is also how cursor replay reads them. Rows stored before stay where they are (renamed,
+    // expiring by their TTL); the `events` view shows both, one row per event, as the table did.
+    statements: (db) => [
+      `RENAME TABLE IF EXISTS ${db}.events TO ${db}.events_v4`,
+      `CREATE TABLE IF NOT EXISTS ${db}.session_events (
+        site_id String,
+        session_id String,
+        visitor_id String,
+        device LowCardinality(String),
+        country LowCardinality(String),
+        ts0 DateTime64(3, 'UTC'),
+        ts Array(DateTime64(3, 'UTC')),
+        type Array(LowCardinality(String)),
+        page Array(String),
+        viewport Array(LowCardinality(String)),
+        x Array(UInt32),
+        y Array(UInt32),
+        vw Array(UInt16),
+        vh Array(UInt16),
+        dw Array(UInt32),
+        dh Array(UInt32),
+        selector Array(String),
+        value Array(UInt64),
+        referrer Array(String),
+        retention_days UInt16 DEFAULT ${DEFAULT_RETENTION_DAYS}
+      ) ENGINE = MergeTree
+      PARTITION BY toYYYYMM(ts0)
+      ORDER BY (site_id, session_id, ts0)
+      TTL toDateTime(ts0) + toIntervalDay(retention_days)
+      SETTINGS non_replicated_deduplication_window = ${DEDUPLICATION_WINDOW}`,
+      `CREATE VIEW IF NOT EXISTS ${db}.events AS
+        SELECT ${EVENT_COLUMNS.join(', ')}, retention_days FROM ${db}.events_v4
+        UNION ALL
+        SELECT ${EVENT_COLUMNS.join(', ')}, retention_days FROM ${db}.session_events
+        ARRAY JOIN ts, type, page, viewport, x, y, vw, vh, dw, dh, selector, value, referrer`,
     ],
   },
 ]

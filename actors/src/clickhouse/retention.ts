@@ -4,11 +4,17 @@ import type { ClickHouseClient } from '@clickhouse/client'
 export const DEFAULT_RETENTION_DAYS = 395
 export const MAX_RETENTION_DAYS = 3650
 
-/** The tables whose rows carry `retention_days` and expire by `TTL <time> + retention_days`. */
+/** The tables holding raw events, which the `events` view shows one row per event. */
+export const RAW_EVENT_TABLES = ['session_events', 'events_v4'] as const
+
+/**
+ * The tables whose rows carry `retention_days` and expire by `TTL <time> + retention_days` (the `events`
+ * view shows the raw events of the two tables here that hold them).
+ */
 export const RETAINED_TABLES = [
   'heatmap_cells',
   'heatmap_cells_daily',
-  'events',
+  ...RAW_EVENT_TABLES,
   'sessions',
   'element_clicks',
   'scroll_depth',

@@ -4,7 +4,10 @@ import { SESSION_ACTOR } from '../session-actor.ts'
 import type { SessionRecord } from '../session-records.ts'
 import { DEFAULT_RETENTION_DAYS } from './retention.ts'
 
-/** The columns of the raw `events` table, in the order the session actors' rows carry them. */
+/**
+ * The columns of a raw event, as `events` (a view of both tables below) shows them and as the table of
+ * earlier versions (`events_v4`) stores them, in the order of its rows.
+ */
 export const EVENT_COLUMNS: readonly string[] = [
   'site_id',
   'ts',
@@ -67,7 +70,8 @@ export const TABLES = {
       'dead',
     ],
   },
-  ev: { name: 'events', columns: EVENT_COLUMNS },
+  // Rows of journal records committed before the upgrade that moved raw events to `session_events`.
+  ev: { name: 'events_v4', columns: EVENT_COLUMNS },
   sd: {
     name: 'scroll_depth',
     columns: [
@@ -114,6 +118,31 @@ export const TABLES = {
       'page_height',
       'ended',
       'version',
+    ],
+  },
+  // Last: a batch names its tables by their index here, and journal records outlive upgrades.
+  se: {
+    name: 'session_events',
+    columns: [
+      'site_id',
+      'session_id',
+      'visitor_id',
+      'device',
+      'country',
+      'ts0',
+      'ts',
+      'type',
+      'page',
+      'viewport',
+      'x',
+      'y',
+      'vw',
+      'vh',
+      'dw',
+      'dh',
+      'selector',
+      'value',
+      'referrer',
     ],
   },
 } as const satisfies Record<string, Table>

@@ -8,6 +8,8 @@ import { encodeDrained, type FlushBatch, shardId, streamSeq } from '@hm/runtime'
 import {
   type CellRow,
   ClickHouseSink,
+  EVENT_COLUMNS,
+  type EventRow,
   encodeTableRows,
   HeatmapQueries,
   hourOf,
@@ -16,6 +18,8 @@ import {
   PAGE_ACTOR,
   type PageRecord,
   SESSION_ACTOR,
+  type SessionEventsRow,
+  SessionQueries,
   type SessionRecord,
   SITE_RETENTION,
   SinkBackoffError,
@@ -52,6 +56,29 @@ const cell = (
   country = '',
 ): PageRecord => ['c', [site, page, type, vc, device, country, hour, x, y, n]]
 
+/** One click of session `session` at `ts` (ms), as a session actor drains it. */
+const eventsRow = (site: string, session: string, ts: number): SessionEventsRow => [
+  site,
+  session,
+  'v',
+  'desktop',
+  '',
+  ts,
+  [ts],
+  ['click'],
+  ['/'],
+  ['desktop'],
+  [1],
+  [1],
+  [1280],
+  [800],
+  [1280],
+  [3000],
+  [''],
+  [0],
+  [''],
+]
+
 async function count(table: string, where = '1'): Promise<number> {
   const rs = await client.query({
     query: `SELECT count() FROM ${db}.${table} WHERE ${where}`,
@@ -70,7 +97,7 @@ describe('ClickHouse store on chDB', () => {
       values: [['s0', '/', 'click', 'desktop', hour, 1, 2, 5]],
       format: 'JSONCompactEachRow',
     })
-    assert.deepEqual(await migrateClickHouse(client, db), [2, 3, 4])
+    assert.deepEqual(await migrateClickHouse(client, db), [2, 3, 4, 5])
     assert.deepEqual(await migrateClickHouse(client, db), [])
     const q = new HeatmapQueries(client, db)
     const old = await q.heatmap({
@@ -151,31 +178,7 @@ describe('ClickHouse store on chDB', () => {
     let now = 1_000_000
     const sink = new ClickHouseSink(client, db, { now: () => now, backoffMs: 500 })
     const hour = hourOf(Date.UTC(2026, 10, 25, 8))
-    const session: SessionRecord[] = [
-      [
-        'ev',
-        [
-          's3',
-          hour * 1000,
-          'x',
-          'v',
-          'click',
-          '/',
-          'desktop',
-          '',
-          '',
-          1,
-          1,
-          1280,
-          800,
-          1280,
-          3000,
-          '',
-          0,
-          '',
-        ],
-      ],
-    ]
+    const session: SessionRecord[] = [['se', eventsRow('s3', 'x', hour * 1000)]]
     const batch: FlushBatch = {
       shard: shardId(5),
       upTo: streamSeq(40),
@@ -184,11 +187,11 @@ describe('ClickHouse store on chDB', () => {
         [SESSION_ACTOR]: session,
       }),
     }
-    // The events table is away: the cells go in, the events insert fails.
-    await client.command({ query: `RENAME TABLE ${db}.events TO ${db}.events_away` })
+    // The raw events' table is away: the cells go in, the events insert fails.
+    await client.command({ query: `RENAME TABLE ${db}.session_events TO ${db}.events_away` })
     await assert.rejects(sink.write([batch], 'retry-1'))
     assert.equal(sink.failuresInARow, 1)
-    await client.command({ query: `RENAME TABLE ${db}.events_away TO ${db}.events` })
+    await client.command({ query: `RENAME TABLE ${db}.events_away TO ${db}.session_events` })
     now += 100
     await assert.rejects(
       sink.write([batch], 'retry-1'),
@@ -246,20 +249,14 @@ describe('ClickHouse store on chDB', () => {
           cell('long', '/', 'click', 'desktop', oldHour, 1, 1, 1),
         ],
         [SESSION_ACTOR]: [
-          [
-            'ev',
-            ['short', oldHour * 1000, 'x', 'v', 'click', '/', 'desktop', '', '', 1, 1, 1, 1, 1, 1, '', 0, ''],
-          ],
-          [
-            'ev',
-            ['long', oldHour * 1000, 'x', 'v', 'click', '/', 'desktop', '', '', 1, 1, 1, 1, 1, 1, '', 0, ''],
-          ],
-        ] as SessionRecord[],
+          ['se', eventsRow('short', 'x', oldHour * 1000)],
+          ['se', eventsRow('long', 'x', oldHour * 1000)],
+        ] satisfies SessionRecord[],
       },
       { short: 30, long: 395 },
     )
     await sink.write([{ shard: shardId(9), upTo: streamSeq(1), drained }], 'retention-1')
-    for (const t of ['heatmap_cells', 'events'])
+    for (const t of ['heatmap_cells', 'session_events'])
       await client.command({ query: `OPTIMIZE TABLE ${db}.${t} FINAL` })
     assert.equal(
       await count('heatmap_cells', "site_id = 'short'"),
@@ -269,9 +266,115 @@ describe('ClickHouse store on chDB', () => {
     assert.equal(await count('events', "site_id = 'short'"), 0)
     assert.equal(await count('heatmap_cells', "site_id = 'long'"), 1)
     await setSiteRetention(client, db, 'long', 30)
-    for (const t of ['heatmap_cells', 'events'])
+    for (const t of ['heatmap_cells', 'session_events'])
       await client.command({ query: `OPTIMIZE TABLE ${db}.${t} FINAL` })
     assert.equal(await count('heatmap_cells', "site_id = 'long'"), 0)
     assert.equal(await count('events', "site_id = 'long'"), 0)
+  })
+
+  test('an upgrade keeps raw events stored one per row, and a journal record of them from before', async () => {
+    const up = `${db}_up`
+    assert.deepEqual(await migrateClickHouse(client, up, { upTo: 4 }), [1, 2, 3, 4])
+    const t = Date.UTC(2026, 10, 26, 10)
+    const old: EventRow = [
+      'up',
+      t,
+      'a',
+      'v',
+      'click',
+      '/',
+      'desktop',
+      '',
+      '',
+      5,
+      6,
+      1280,
+      800,
+      1280,
+      3000,
+      '',
+      0,
+      '',
+    ]
+    await client.insert({
+      table: `${up}.events (${EVENT_COLUMNS.join(', ')})`,
+      values: [old],
+      format: 'JSONCompactEachRow',
+    })
+    assert.deepEqual(await migrateClickHouse(client, up), [5])
+    const sink = new ClickHouseSink(client, up)
+    // Committed before the upgrade (records, then a row per event), applied after it.
+    const older: EventRow = [...old]
+    older[1] = t + 1000
+    older[2] = 'b'
+    const legacy = encodeDrained({ [SESSION_ACTOR]: [['ev', older]] }, new Map())
+    const now = encode({
+      [SESSION_ACTOR]: [
+        [
+          'se',
+          [
+            'up',
+            'c',
+            'v',
+            'desktop',
+            '',
+            t + 2000,
+            [t + 3000, t + 2000],
+            ['move', 'click'],
+            ['/x', '/'],
+            ['desktop', 'desktop'],
+            [7, 8],
+            [9, 10],
+            [1280, 1280],
+            [800, 800],
+            [1280, 1280],
+            [3000, 3000],
+            ['', 'a.b'],
+            [40, 0],
+            ['', ''],
+          ],
+        ],
+      ] satisfies SessionRecord[],
+    })
+    await sink.write(
+      [
+        { shard: shardId(0), upTo: streamSeq(1), drained: legacy },
+        { shard: shardId(0), upTo: streamSeq(2), drained: now },
+      ],
+      'up-1',
+    )
+    // The `events` view shows every raw event, one row each, whichever table holds it.
+    const rs = await client.query({
+      query: `SELECT session_id, toUnixTimestamp64Milli(ts), type, page, x, y, selector, value FROM ${up}.events
+        WHERE site_id = 'up' ORDER BY ts`,
+      format: 'JSONCompactEachRow',
+    })
+    assert.deepEqual(
+      (await rs.json<unknown[]>()).map((r) =>
+        r.map((v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v)),
+      ),
+      [
+        ['a', t, 'click', '/', 5, 6, '', 0],
+        ['b', t + 1000, 'click', '/', 5, 6, '', 0],
+        ['c', t + 2000, 'click', '/', 8, 10, 'a.b', 0],
+        ['c', t + 3000, 'move', '/x', 7, 9, '', 40],
+      ],
+    )
+    const timeline = await new SessionQueries(client, up).timeline('up', 'c')
+    assert.deepEqual(
+      timeline.map((e) => [e.ts, e.type]),
+      [
+        [t + 2000, 'click'],
+        [t + 3000, 'move'],
+      ],
+    )
+    // Retention changes reach the rows under the view.
+    await setSiteRetention(client, up, 'up', 30)
+    const days = await client.query({
+      query: `SELECT DISTINCT retention_days FROM ${up}.events WHERE site_id = 'up'`,
+      format: 'JSONCompactEachRow',
+    })
+    assert.deepEqual(await days.json(), [[30]])
+    await client.command({ query: `DROP DATABASE ${up} SYNC` })
   })
 })

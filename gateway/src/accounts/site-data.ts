@@ -1,4 +1,4 @@
-import { PAGE_ACTOR, RETAINED_TABLES, SESSION_ACTOR } from '@hm/actors'
+import { PAGE_ACTOR, RAW_EVENT_TABLES, RETAINED_TABLES, SESSION_ACTOR } from '@hm/actors'
 import type { RuntimeStore } from '@hm/runtime'
 import type { ActorSync } from './live-state.ts'
 import type { ClickHouseLike } from './visitor-stores.ts'
@@ -44,11 +44,16 @@ export function clickhouseSiteData(
       await sync.forgetSessions(siteId, live)
       const out: Record<string, number> = { sessionsForgotten: live.length }
       const site = { site: siteId }
+      const raw: readonly string[] = RAW_EVENT_TABLES
+      // Raw events are counted as events (the `events` view), not as the rows of arrays holding them.
+      out.events = await count(`SELECT count() AS n FROM ${db}.events WHERE site_id = {site:String}`, site)
       for (const table of RETAINED_TABLES) {
-        out[table] = await count(
-          `SELECT count() AS n FROM ${db}.${table} WHERE site_id = {site:String}`,
-          site,
-        )
+        if (!raw.includes(table)) {
+          out[table] = await count(
+            `SELECT count() AS n FROM ${db}.${table} WHERE site_id = {site:String}`,
+            site,
+          )
+        }
         await client.command({
           query: `ALTER TABLE ${db}.${table} DELETE WHERE site_id = {site:String}`,
           query_params: site,

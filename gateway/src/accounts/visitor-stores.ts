@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { SESSION_ACTOR, sessionActorKey } from '@hm/actors'
+import { RAW_EVENT_TABLES, SESSION_ACTOR, sessionActorKey } from '@hm/actors'
 import type { RuntimeStore } from '@hm/runtime'
 import type pg from 'pg'
 import type { FieldCipher } from '../auth/field-cipher.ts'
@@ -166,7 +166,8 @@ export function clickhouseVisitorStore(client: ClickHouseLike, db: string): Visi
         sessions: await count('sessions', p),
       }
       const sync = { mutations_sync: '1' }
-      for (const table of ['events', 'sessions']) {
+      // `events` is a view: the rows are in the tables under it.
+      for (const table of [...RAW_EVENT_TABLES, 'sessions']) {
         await client.command({
           query: `ALTER TABLE ${db}.${table} DELETE WHERE site_id = {site:String} AND visitor_id = {visitor:String}`,
           query_params: p,

@@ -38,19 +38,26 @@ export async function openAnalytics(): Promise<Analytics> {
       await insert('heatmap_cells', { ...dims, type: 'click', hour, cell_x: 10, cell_y: 2, count: 1 })
       await insert('element_clicks', { ...dims, selector: '#cta', hour, off_x: 5, off_y: 5, clicks: 1 })
       await insert('scroll_depth', { ...dims, hour, band: 0, starts: 1, ends: 1, views: 1, fold_sum: 800 })
-      await insert('events', {
-        ...dims,
-        ts: now,
+      await insert('session_events', {
+        site_id: siteId,
         session_id: SEEDED_SESSION,
         visitor_id: 'v1',
-        type: 'click',
-        x: 100,
-        y: 40,
-        vw: 1280,
-        vh: 800,
-        dw: 1280,
-        dh: 3000,
-        selector: '#cta',
+        device: 'desktop',
+        country: 'DE',
+        ts0: now,
+        ts: [now],
+        type: ['click'],
+        page: [SEEDED_PAGE],
+        viewport: ['desktop'],
+        x: [100],
+        y: [40],
+        vw: [1280],
+        vh: [800],
+        dw: [1280],
+        dh: [3000],
+        selector: ['#cta'],
+        value: [0],
+        referrer: [''],
       })
       await insert('sessions', {
         site_id: siteId,
