@@ -109,3 +109,9 @@ export * from './wire.ts'
 
 /** The module the runtime host loads in each worker thread. */
 export const actorsWorkerFile: URL = new URL('./worker.ts', import.meta.url)
+export {
+  decodePageMessage,
+  decodeSessionMessage,
+  encodePageMessage,
+  encodeSessionMessage,
+} from './message-codec.ts'

@@ -10,6 +10,7 @@ import {
   type ViewportClass,
   viewportClass,
 } from './grid.ts'
+import { decodePageMessage, isEncodedMessage } from './message-codec.ts'
 import { type CellDims, PendingGrid } from './pending-grid.ts'
 import type { WireEvent } from './wire.ts'
 
@@ -217,7 +218,7 @@ function elementDims(d: CellDims, selector: string) {
  * hands them out as rows; ClickHouse sums them. While a console watches the page it also publishes the
  * deltas: at once when the page is quiet, coalesced to one message per `LIVE_INTERVAL_MS` when busy.
  */
-export const pageActor = defineActor<PageState, PageMessage | PageLiveTick, PageRecord>({
+export const pageActor = defineActor<PageState, PageMessage | PageLiveTick | Uint8Array, PageRecord>({
   type: PAGE_ACTOR,
   initial: (key) => ({
     ...splitKey(key),
@@ -226,7 +227,9 @@ export const pageActor = defineActor<PageState, PageMessage | PageLiveTick, Page
     liveScheduled: false,
     lastLiveAt: 0,
   }),
-  receive: (s, m, ctx) => {
+  receive: (s, message, ctx) => {
+    // As routed (`encodePageMessage`), or an object (a message stored before that layout, or a tick).
+    const m = isEncodedMessage(message) ? decodePageMessage(message) : message
     if ('tick' in m) {
       s.liveScheduled = false
       publishLive(s, ctx)

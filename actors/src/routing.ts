@@ -1,5 +1,6 @@
 import { type Envelope, encodeEnvelopes, type ShardId, shardOf } from '@hm/runtime'
-import { PAGE_ACTOR, type PageEvent, type PageMessage, pageActorKey } from './page-actor.ts'
+import { encodePageMessage, encodeSessionMessage } from './message-codec.ts'
+import { PAGE_ACTOR, type PageMessage, pageActorKey } from './page-actor.ts'
 import { SESSION_ACTOR, type SessionEvent, type SessionMessage, sessionActorKey } from './session-actor.ts'
 import type { WireEvent } from './wire.ts'
 
@@ -55,8 +56,8 @@ function add(byShard: Map<ShardId, Envelope[]>, shard: ShardId, env: Envelope): 
 }
 
 /**
- * Splits a batch into one stream message per shard, one envelope per actor: a page's events go to its
- * page actor (scroll events excepted: their depth is per page view, which only the session knows), so a
+ * Splits a batch into one stream message per shard, one envelope per actor (its message in the layout of
+ * `message-codec.ts`): a page's events go to its page actor (scroll events excepted: their depth is per page view, which only the session knows), so a
  * busy site spreads over every shard (and so every worker) through its pages; all the batch's events go
  * to its session actor. The split depends only on the batch, so a retried batch maps to the same
  * messages (and message ids).
@@ -67,15 +68,13 @@ export function routeBatch(
   shardCount: number,
   options: RouteOptions = {},
 ): ShardPayload[] {
-  const byPage = new Map<string, PageEvent[]>()
-  const forSession: SessionEvent[] = []
-  for (const { url: _url, ...e } of events) {
-    forSession.push(e as SessionEvent)
+  // The events go as they are: the encoders leave out what an actor does not read (url; page for pages).
+  const byPage = new Map<string, AcceptedEvent[]>()
+  for (const e of events) {
     if (e.type === 'scroll') continue
-    const { page, ...pageEvent } = e
-    const list = byPage.get(page)
-    if (list === undefined) byPage.set(page, [pageEvent as PageEvent])
-    else list.push(pageEvent as PageEvent)
+    const list = byPage.get(e.page)
+    if (list === undefined) byPage.set(e.page, [e])
+    else list.push(e)
   }
   const split = splitOf(ctx.sessionId, options.pageSplits ?? 1)
   const dims = {
@@ -86,18 +85,18 @@ export function routeBatch(
   for (const [page, list] of byPage) {
     const key = pageActorKey(ctx.siteId, page, split)
     const message: PageMessage = { events: list, ...dims }
-    add(byShard, shardOf(PAGE_ACTOR, key, shardCount), [PAGE_ACTOR, key, message])
+    add(byShard, shardOf(PAGE_ACTOR, key, shardCount), [PAGE_ACTOR, key, encodePageMessage(message)])
   }
-  if (forSession.length > 0) {
+  if (events.length > 0) {
     const key = sessionActorKey(ctx.siteId, ctx.sessionId)
     const message: SessionMessage = {
       visitorId: ctx.visitorId,
       ...dims,
       ...(ctx.browser ? { browser: ctx.browser } : {}),
       ...(ctx.os ? { os: ctx.os } : {}),
-      events: forSession,
+      events: events as readonly SessionEvent[] as SessionEvent[],
     }
-    add(byShard, shardOf(SESSION_ACTOR, key, shardCount), [SESSION_ACTOR, key, message])
+    add(byShard, shardOf(SESSION_ACTOR, key, shardCount), [SESSION_ACTOR, key, encodeSessionMessage(message)])
   }
   return [...byShard].map(([shard, envs]) => ({ shard, data: encodeEnvelopes(envs) }))
 }

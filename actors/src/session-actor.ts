@@ -1,5 +1,6 @@
 import { type ActorContext, type ActorKey, defineActor } from '@hm/runtime'
 import { depthBand, hourOf, type ViewportClass, viewportClass } from './grid.ts'
+import { decodeSessionMessage, isEncodedMessage } from './message-codec.ts'
 import type { PageEvent } from './page-actor.ts'
 import type { SessionEventsRow, SessionRecord, SessionRow } from './session-records.ts'
 
@@ -34,7 +35,7 @@ export interface SessionForget {
   forget: string
 }
 
-type Msg = SessionMessage | SessionTick | SessionForget
+type Msg = SessionMessage | SessionTick | SessionForget | Uint8Array
 
 export interface PageView {
   page: string
@@ -432,7 +433,9 @@ export interface SessionAskTimeline {
 export const sessionActor = defineActor<SessionState, Msg, SessionRecord>({
   type: SESSION_ACTOR,
   initial: (key) => fresh(key),
-  receive: (s, m, ctx) => {
+  receive: (s, message, ctx) => {
+    // As routed (`encodeSessionMessage`), or an object (a message stored before that layout, a tick, a forget).
+    const m = isEncodedMessage(message) ? decodeSessionMessage(message) : message
     if ('forget' in m) {
       if (s.visitorId !== '' && s.visitorId !== m.forget) return s
       ctx.cancelTimer('idle')

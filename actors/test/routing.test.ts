@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { shardOf } from '@hm/runtime'
 import {
+  decodePageMessage,
+  decodeSessionMessage,
   PAGE_ACTOR,
   type PageMessage,
   pageActorKey,
@@ -25,7 +27,15 @@ const ctx = {
 
 function envelopes(payloads: ReturnType<typeof routeBatch>) {
   return payloads.flatMap((p) =>
-    decodeEnvelopes(p.data).map(([type, key, m]) => ({ shard: p.shard, type, key, m })),
+    decodeEnvelopes(p.data).map(([type, key, bytes]) => ({
+      shard: p.shard,
+      type,
+      key,
+      m:
+        type === PAGE_ACTOR
+          ? decodePageMessage(bytes as Uint8Array)
+          : decodeSessionMessage(bytes as Uint8Array),
+    })),
   )
 }
 

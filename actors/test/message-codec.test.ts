@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import fc from 'fast-check'
+import {
+  type AcceptedEvent,
+  decodePageMessage,
+  decodeSessionMessage,
+  encodePageMessage,
+  encodeSessionMessage,
+  type PageMessage,
+  type SessionMessage,
+} from '../src/index.ts'
+
+const int = (min: number, max: number) => fc.integer({ min, max })
+const px = int(0, 1_000_000)
+const text = (maxLength: number) => fc.string({ unit: 'binary', maxLength })
+const common = {
+  ts: int(0, 8_640_000_000_000),
+  url: fc.webUrl(),
+  page: fc.oneof(fc.constantFrom('/', '/a', '/a/b'), text(60)),
+  vw: int(1, 20_000),
+  vh: int(1, 20_000),
+  dw: int(1, 100_000),
+  dh: int(1, 1_000_000),
+}
+const required = ['type', 'ts', 'url', 'page', 'vw', 'vh', 'dw', 'dh'] as const
+/** Every event type of the wire schema, each optional field present or not (and present but empty). */
+const eventArb = fc.oneof(
+  fc.record(
+    { type: fc.constant('pageview' as const), ...common, referrer: text(300) },
+    { requiredKeys: [...required] },
+  ),
+  fc.record(
+    {
+      type: fc.constant('click' as const),
+      ...common,
+      x: px,
+      y: px,
+      selector: text(200),
+      ox: fc.double({ min: 0, max: 1, noNaN: true }),
+      oy: fc.double({ min: 0, max: 1, noNaN: true }),
+    },
+    { requiredKeys: [...required, 'x', 'y'] },
+  ),
+  fc.record({ type: fc.constant('move' as const), ...common, x: px, y: px, rest: int(0, 3_600_000) }),
+  fc.record({ type: fc.constant('scroll' as const), ...common, depth: px }),
+  fc.record(
+    { type: fc.constant('rage' as const), ...common, x: px, y: px, selector: text(512), count: int(3, 1000) },
+    { requiredKeys: [...required, 'x', 'y', 'count'] },
+  ),
+  fc.record(
+    { type: fc.constant('dead' as const), ...common, x: px, y: px, selector: text(100) },
+    { requiredKeys: [...required, 'x', 'y'] },
+  ),
+  fc.record({
+    type: fc.constant('attention' as const),
+    ...common,
+    band0: int(0, 62_500),
+    ms: fc.array(int(0, 3_600_000), { minLength: 1, maxLength: 100 }),
+  }),
+) as fc.Arbitrary<AcceptedEvent>
+
+const header = fc.option(fc.oneof(fc.constantFrom('desktop', 'DE', 'Chrome'), text(30)), { nil: undefined })
+
+/** An object without its `undefined` fields, as a decoder leaves an absent field out. */
+const defined = <T extends object>(o: T): T =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
+
+describe('page and session message layout', () => {
+  test('a page message decodes to what was encoded, less each event’s url and page', () => {
+    fc.assert(
+      fc.property(fc.array(eventArb, { maxLength: 60 }), header, header, (events, device, country) => {
+        const m = defined({ events, device: device || undefined, country: country || undefined })
+        const back = decodePageMessage(encodePageMessage(m as PageMessage))
+        assert.deepStrictEqual(back, {
+          ...m,
+          events: events.map(({ url: _url, page: _page, ...e }) => e),
+        })
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  test('a session message decodes to what was encoded, less each event’s url', () => {
+    fc.assert(
+      fc.property(
+        fc.array(eventArb, { maxLength: 60 }),
+        fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
+        fc.tuple(header, header, header, header),
+        (events, visitorId, [device, browser, os, country]) => {
+          const m = defined({
+            visitorId,
+            device: device || undefined,
+            browser: browser || undefined,
+            os: os || undefined,
+            country: country || undefined,
+            events,
+          })
+          const back = decodeSessionMessage(encodeSessionMessage(m as unknown as SessionMessage))
+          assert.deepStrictEqual(back, { ...m, events: events.map(({ url: _url, ...e }) => e) })
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
+  test('cut short, or of the other kind, a message is refused with a RangeError, never misread', () => {
+    fc.assert(
+      fc.property(fc.array(eventArb, { minLength: 1, maxLength: 10 }), fc.nat(), (events, cut) => {
+        const bytes = encodeSessionMessage({ visitorId: 'v', events })
+        const short = bytes.subarray(0, cut % bytes.length)
+        assert.throws(() => decodeSessionMessage(short), RangeError)
+        assert.throws(() => decodePageMessage(bytes), RangeError)
+      }),
+      { numRuns: 200 },
+    )
+  })
+})
