@@ -1,5 +1,15 @@
 import type { FileHandle } from 'node:fs/promises'
-import { mkdir, open, readdir, readFile, rename, truncate, unlink, writeFile } from 'node:fs/promises'
+import {
+  constants,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  truncate,
+  unlink,
+  writeFile,
+} from 'node:fs/promises'
 import { join } from 'node:path'
 import { type Clock, systemClock } from './clock.ts'
 import { RuntimeError } from './errors.ts'
@@ -64,8 +74,8 @@ const FIXED = 8 + 8 + 2 + 2
 const ACKS_FILE = 'acks.json'
 
 /**
- * The embedded transport: one process, a write-ahead log on local disk with group commit (one fsync per
- * burst of publishes), per-shard queues in memory, acknowledgement floors persisted beside the log.
+ * The embedded transport: one process, a write-ahead log on local disk with group commit (one synchronous
+ * write per burst of publishes), per-shard queues in memory, acknowledgement floors persisted beside the log.
  * Sequences are global like a JetStream stream's, so positions recorded by flushes mean the same thing
  * on both transports.
  */
@@ -231,7 +241,11 @@ export class InProcessTransport implements Transport {
     }
   }
 
-  /** Group commit: everything queued while the previous fsync ran goes out in one write and one fsync. */
+  /**
+   * Group commit: everything queued while the previous write ran goes out in one `writev`. The segment is
+   * opened with O_DSYNC, so that one call returns once the records are on disk: one round trip to the
+   * thread pool per burst instead of a write and then an fdatasync.
+   */
   private async drainWrites(): Promise<void> {
     if (this.writing) return
     this.writing = true
@@ -241,10 +255,13 @@ export class InProcessTransport implements Transport {
         this.writeQueue = []
         try {
           const active = await this.activeSegment()
-          const buf = Buffer.concat(batch.map((w) => w.record))
-          await active.fh.write(buf, 0, buf.length, active.size)
-          await active.fh.datasync()
-          active.size += buf.length
+          const records = batch.map((w) => w.record)
+          let bytes = 0
+          for (const r of records) bytes += r.byteLength
+          const { bytesWritten } = await active.fh.writev(records)
+          if (bytesWritten !== bytes)
+            throw new Error(`transport log: wrote ${bytesWritten} of ${bytes} bytes`)
+          active.size += bytes
           for (const w of batch) {
             const m = active.segment.maxSeqByShard
             m.set(w.shard, Math.max(m.get(w.shard) ?? 0, w.delivery.seq))
@@ -273,7 +290,10 @@ export class InProcessTransport implements Transport {
     if (this.active !== undefined && this.active.size < this.options.segmentBytes) return this.active
     if (this.active !== undefined) await this.active.fh.close()
     const path = join(dir, `${String(this.lastSeq).padStart(16, '0')}.seg`)
-    const fh = await open(path, 'a')
+    const fh = await open(
+      path,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC,
+    )
     const segment: Segment = { path, lastTs: 0, maxSeqByShard: new Map() }
     this.segments.push(segment)
     this.active = { fh, segment, size: 0 }
