@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { DEDUPLICATION_WINDOW } from '@hm/runtime'
 import { DEFAULT_RETENTION_DAYS } from './retention.ts'
-import { EVENT_COLUMNS } from './rows.ts'
+import { EVENT_COLUMNS, SESSION_EVENT_FIELDS } from './rows.ts'
 
 interface Migration {
   version: number
@@ -238,7 +238,7 @@ const migrations: Migration[] = [
         SELECT ${EVENT_COLUMNS.join(', ')}, retention_days FROM ${db}.events_v4
         UNION ALL
         SELECT ${EVENT_COLUMNS.join(', ')}, retention_days FROM ${db}.session_events
-        ARRAY JOIN ts, type, page, viewport, x, y, vw, vh, dw, dh, selector, value, referrer`,
+        ARRAY JOIN ${SESSION_EVENT_FIELDS.join(', ')}`,
     ],
   },
 ]

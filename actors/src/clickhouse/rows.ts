@@ -29,6 +29,23 @@ export const EVENT_COLUMNS: readonly string[] = [
   'referrer',
 ]
 
+/** The per-event columns of `session_events`, one array each, in the order of a session's row. */
+export const SESSION_EVENT_FIELDS = [
+  'ts',
+  'type',
+  'page',
+  'viewport',
+  'x',
+  'y',
+  'vw',
+  'vh',
+  'dw',
+  'dh',
+  'selector',
+  'value',
+  'referrer',
+] as const
+
 interface Table {
   name: string
   /** The columns an actor's row carries, in its order; every row is followed by `retention_days`. */
@@ -123,27 +140,7 @@ export const TABLES = {
   // Last: a batch names its tables by their index here, and journal records outlive upgrades.
   se: {
     name: 'session_events',
-    columns: [
-      'site_id',
-      'session_id',
-      'visitor_id',
-      'device',
-      'country',
-      'ts0',
-      'ts',
-      'type',
-      'page',
-      'viewport',
-      'x',
-      'y',
-      'vw',
-      'vh',
-      'dw',
-      'dh',
-      'selector',
-      'value',
-      'referrer',
-    ],
+    columns: ['site_id', 'session_id', 'visitor_id', 'device', 'country', 'ts0', ...SESSION_EVENT_FIELDS],
   },
 } as const satisfies Record<string, Table>
 
