@@ -156,24 +156,29 @@ export const SITE_RETENTION = 'hm.site-retention'
 /**
  * The drain encoder of the domain's workers: each table's rows as the JSONCompactEachRow body of its
  * insert, so the main thread only concatenates bytes (`readTableRows`) and never holds a row as objects.
+ * A body is one `JSON.stringify` of the table's rows, each with its retention as one more column, its
+ * outer brackets made a space and a newline: ClickHouse reads rows separated by commas (one call per
+ * table, not one per row and a string concatenated from them, which was a fifth of a worker's time).
  * Layout, per table with rows: u8 index of its tag in `TABLES` | u32 LE length | the body (UTF-8).
  */
 export const encodeTableRows: DrainEncoder = (drained, shared) => {
   const retention = (shared.get(SITE_RETENTION) ?? {}) as Readonly<Record<string, number>>
-  const bodies = new Map<TableTag, string>()
+  const rows = new Map<TableTag, unknown[][]>()
   const add = (records: ReadonlyArray<PageRecord | SessionRecord> | undefined): void => {
     for (const [tag, row] of records ?? []) {
-      const days = retention[row[0]] ?? DEFAULT_RETENTION_DAYS
-      // The row's JSON with its retention as one more column: `[…]` → `[…,days]`.
-      const line = `${JSON.stringify(row).slice(0, -1)},${days}]\n`
-      bodies.set(tag, (bodies.get(tag) ?? '') + line)
+      const withDays = [...row, retention[row[0]] ?? DEFAULT_RETENTION_DAYS]
+      const list = rows.get(tag)
+      if (list === undefined) rows.set(tag, [withDays])
+      else list.push(withDays)
     }
   }
   add(drained[PAGE_ACTOR] as PageRecord[] | undefined)
   add(drained[SESSION_ACTOR] as SessionRecord[] | undefined)
   const parts: Buffer[] = []
-  for (const [tag, body] of bodies) {
-    const bytes = Buffer.from(body, 'utf8')
+  for (const [tag, list] of rows) {
+    const bytes = Buffer.from(JSON.stringify(list), 'utf8')
+    bytes[0] = 0x20
+    bytes[bytes.length - 1] = 0x0a
     const head = Buffer.allocUnsafe(5)
     head.writeUInt8(TAGS.indexOf(tag), 0)
     head.writeUInt32LE(bytes.byteLength, 1)
