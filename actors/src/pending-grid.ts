@@ -46,6 +46,12 @@ const MAX_SPATIAL_LEVEL = 4
 const FOLD_HOURS_LEVEL = MAX_SPATIAL_LEVEL + 1
 
 const cellKey = (d: CellDims): string => `${d.type}|${d.viewport}|${d.device}|${d.country}|${d.hour}`
+const sameDims = (a: CellDims, b: CellDims): boolean =>
+  a.hour === b.hour &&
+  a.type === b.type &&
+  a.viewport === b.viewport &&
+  a.device === b.device &&
+  a.country === b.country
 const elementKey = (d: ElementDims): string =>
   `${d.viewport}|${d.device}|${d.country}|${d.hour}|${d.offX}|${d.offY}|${d.selector}`
 
@@ -63,6 +69,8 @@ const elementKey = (d: ElementDims): string =>
  */
 export class PendingGrid {
   private segments = new Map<string, Segment>()
+  /** The segment the last count went to: a batch's events mostly share their dimensions. */
+  private last: Segment | undefined
   private elements = new Map<string, ElementEntry>()
   private entries = 0
   /** Current coarsening level: 0 = full resolution. */
@@ -104,6 +112,7 @@ export class PendingGrid {
     }
     const elements = [...this.elements.values()]
     this.segments = new Map()
+    this.last = undefined
     this.elements = new Map()
     this.entries = 0
     this.level = 0
@@ -121,11 +130,15 @@ export class PendingGrid {
   }
 
   private put(dims: CellDims, x: number, y: number, by: number): void {
-    const k = cellKey(dims)
-    let s = this.segments.get(k)
-    if (s === undefined) {
-      s = { dims, cells: new Map() }
-      this.segments.set(k, s)
+    let s = this.last
+    if (s === undefined || !sameDims(s.dims, dims)) {
+      const k = cellKey(dims)
+      s = this.segments.get(k)
+      if (s === undefined) {
+        s = { dims, cells: new Map() }
+        this.segments.set(k, s)
+      }
+      this.last = s
     }
     const mask = this.level === 0 ? -1 : ~((1 << Math.min(this.level, MAX_SPATIAL_LEVEL)) - 1)
     const i = (y & mask) * X_CELLS + (x & mask)
@@ -159,6 +172,7 @@ export class PendingGrid {
     const segments = this.segments
     const elements = this.elements
     this.segments = new Map()
+    this.last = undefined
     this.elements = new Map()
     this.entries = 0
     const fold = this.level >= FOLD_HOURS_LEVEL
