@@ -57,9 +57,9 @@ function add(byShard: Map<ShardId, Envelope[]>, shard: ShardId, env: Envelope): 
 
 /**
  * Splits a batch into one stream message per shard, one envelope per actor (its message in the layout of
- * `message-codec.ts`): a page's events go to its page actor (scroll events excepted: their depth is per page view, which only the session knows), so a
- * busy site spreads over every shard (and so every worker) through its pages; all the batch's events go
- * to its session actor. The split depends only on the batch, so a retried batch maps to the same
+ * `message-codec.ts`): a page's events go to its page actor (scroll events excepted: their depth is per
+ * page view, which only the session knows), so a busy site spreads over every shard (and so every
+ * worker) through its pages; all the batch's events go to its session actor. The split depends only on the batch, so a retried batch maps to the same
  * messages (and message ids).
  */
 export function routeBatch(
