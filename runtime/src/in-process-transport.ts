@@ -47,6 +47,12 @@ interface ShardQueue {
   wake: Array<() => void>
 }
 
+/** One consumer's place in its shard's queue. */
+interface Reader {
+  cursor: number
+  closed: boolean
+}
+
 interface Segment {
   path: string
   lastTs: number
@@ -152,19 +158,16 @@ export class InProcessTransport implements Transport {
 
   async consumer(shard: ShardId): Promise<ShardConsumer> {
     const q = this.queue(shard)
-    let cursor = q.ackFloor
+    const reader: Reader = { cursor: q.ackFloor, closed: false }
     return {
-      pull: (max, signal) =>
-        this.pull(
-          q,
-          () => cursor,
-          (s) => (cursor = s),
-          max,
-          signal,
-        ),
+      pull: (max, signal) => this.pull(q, reader, max, signal),
       ack: (seq) => this.ack(shard, seq),
       rewind: (seq) => {
-        cursor = Math.max(seq, q.ackFloor)
+        reader.cursor = Math.max(seq, q.ackFloor)
+      },
+      close: () => {
+        reader.closed = true
+        for (const w of q.wake.splice(0)) w()
       },
     }
   }
@@ -194,19 +197,13 @@ export class InProcessTransport implements Transport {
     for (const w of q.wake.splice(0)) w()
   }
 
-  private async pull(
-    q: ShardQueue,
-    getCursor: () => number,
-    setCursor: (s: number) => void,
-    max: number,
-    signal?: AbortSignal,
-  ): Promise<Delivery[]> {
+  private async pull(q: ShardQueue, reader: Reader, max: number, signal?: AbortSignal): Promise<Delivery[]> {
     for (;;) {
-      if (signal?.aborted || this.closed) return []
-      const from = firstAfter(q.items, getCursor())
+      if (signal?.aborted || this.closed || reader.closed) return []
+      const from = firstAfter(q.items, reader.cursor)
       if (from < q.items.length) {
         const out = q.items.slice(from, from + max)
-        setCursor(out[out.length - 1]!.seq)
+        reader.cursor = out[out.length - 1]!.seq
         return out
       }
       await new Promise<void>((resolve) => {

@@ -20,6 +20,8 @@ export interface ShardBinding {
   onError(e: unknown, where: string): void
   /** Re-creates the durable so that its next delivery is the first message after `floor`. */
   bind(floor: number): Promise<unknown>
+  /** Whether the connection was closed for good: nothing can be fetched or bound any more. */
+  closed(): boolean
 }
 
 interface Entry {
@@ -114,7 +116,7 @@ export class JetStreamShardConsumer implements ShardConsumer {
     this.cursor = Math.max(seq, this.ackFloor)
   }
 
-  dispose(): void {
+  close(): void {
     this.disposed = true
     this.stopFetch()
     clearTimeout(this.retryTimer)
@@ -226,7 +228,7 @@ export class JetStreamShardConsumer implements ShardConsumer {
     if (this.rebinding || this.disposed) return this.rebinding ?? Promise.resolve()
     this.stopFetch()
     this.rebinding = (async () => {
-      for (let attempt = 1; !this.disposed; attempt++) {
+      for (let attempt = 1; !this.disposed && !this.b.closed(); attempt++) {
         const floor = this.ackFloor
         try {
           await this.b.bind(floor)

@@ -138,7 +138,7 @@ export class JetStreamTransport implements Transport {
    */
   async consumer(shard: ShardId): Promise<ShardConsumer> {
     if (this.closed) throw new RuntimeError('RT_ERR_TRANSPORT_CLOSED')
-    this.consumers.get(shard)?.dispose()
+    this.consumers.get(shard)?.close()
     this.consumers.delete(shard)
     const floor = await this.bind(shard)
     const c = new JetStreamShardConsumer(
@@ -150,6 +150,7 @@ export class JetStreamTransport implements Transport {
         fetchExpiresMs: this.options.fetchExpiresMs,
         onError: this.options.onError,
         bind: (from) => this.bind(shard, from),
+        closed: () => this.nc.isClosed(),
       },
       shard,
       floor,
@@ -161,7 +162,7 @@ export class JetStreamTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    for (const c of this.consumers.values()) c.dispose()
+    for (const c of this.consumers.values()) c.close()
     this.consumers.clear()
     if (!this.ownsConnection || this.nc.isClosed()) return
     // Drain lets acknowledgements already written reach the server before the socket goes.

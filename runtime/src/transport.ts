@@ -26,6 +26,11 @@ export interface ShardConsumer {
    * it pulled but lost (a handler that threw, a worker that died).
    */
   rewind(seq: StreamSeq): void
+  /**
+   * The host is done with the shard (released, or stopping, after its last acknowledgement): a waiting
+   * pull resolves empty and nothing more is fetched or bound on its behalf. Safe to call twice.
+   */
+  close(): void
 }
 
 /**

@@ -113,6 +113,26 @@ export function transportContract(
     })
 
     test(
+      'a closed consumer answers pulls empty, a waiting one at once, and takes nothing more',
+      bounded,
+      async () => {
+        const s = await setup()
+        const t = await s.open()
+        const c = await t.consumer(shardId(10))
+        const pending = c.pull(10)
+        c.close()
+        assert.deepEqual(await pending, [])
+        await t.publish(shardId(10), new Uint8Array([1]), 'closed-1')
+        assert.deepEqual(await c.pull(10), [])
+        c.close()
+        // The shard itself goes on: a new consumer gets what was published.
+        const next = await t.consumer(shardId(10))
+        assert.equal((await next.pull(10)).length, 1)
+        await t.close()
+      },
+    )
+
+    test(
       'a rewind replays what was pulled after the given position, never below the acknowledged floor',
       bounded,
       async () => {

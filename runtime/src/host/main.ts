@@ -125,6 +125,9 @@ export class RuntimeHost implements FlushHost {
     run.abort.abort()
     await run.loop
     const written = options.flush && !this.stopped ? await this.flushNow([run]) : false
+    // Acknowledged what it could: the consumer fetches and binds nothing more (a NATS consumer kept
+    // re-creating the shard's durable, for its next owner to lose, or forever once the connection closed).
+    run.consumer.close()
     this.runs.delete(shard)
     this.flusher.forget(shard)
     this.reminders.dropShard(shard)
@@ -150,6 +153,7 @@ export class RuntimeHost implements FlushHost {
     await Promise.all([...this.runs.values()].map((r) => r.loop))
     await this.flushing
     await this.flushNow()
+    for (const run of this.runs.values()) run.consumer.close()
     await this.pool.destroy()
     if (this.flusher.unwrittenBatches > 0) {
       this.options.onError(
