@@ -29,22 +29,11 @@ export const EVENT_COLUMNS: readonly string[] = [
   'referrer',
 ]
 
-/** The per-event columns of `session_events`, one array each, in the order of a session's row. */
-export const SESSION_EVENT_FIELDS = [
-  'ts',
-  'type',
-  'page',
-  'viewport',
-  'x',
-  'y',
-  'vw',
-  'vh',
-  'dw',
-  'dh',
-  'selector',
-  'value',
-  'referrer',
-] as const
+/** The columns of `session_events` that hold one value per row: the session's. */
+const PER_SESSION: readonly string[] = ['site_id', 'session_id', 'visitor_id', 'device', 'country']
+
+/** The columns of `session_events` holding an array, one value per event: the rest of `EVENT_COLUMNS`, in order. */
+export const SESSION_EVENT_FIELDS: readonly string[] = EVENT_COLUMNS.filter((c) => !PER_SESSION.includes(c))
 
 interface Table {
   name: string
@@ -140,7 +129,7 @@ export const TABLES = {
   // Last: a batch names its tables by their index here, and journal records outlive upgrades.
   se: {
     name: 'session_events',
-    columns: ['site_id', 'session_id', 'visitor_id', 'device', 'country', 'ts0', ...SESSION_EVENT_FIELDS],
+    columns: [...PER_SESSION, 'ts0', ...SESSION_EVENT_FIELDS],
   },
 } as const satisfies Record<string, Table>
 
