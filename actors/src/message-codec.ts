@@ -80,10 +80,14 @@ class Writer {
       this.u8(0)
       return
     }
-    this.room(5 + s.length * 3)
+    // At most 3 UTF-8 bytes per UTF-16 unit. The wire schema bounds every string far below this limit; a
+    // longer one would not fit the room left for its length.
+    const most = s.length * 3
+    if (most >= 0x200000) throw new RangeError(`message: a string of ${s.length} characters`)
+    this.room(5 + most)
     // The length goes first and is not known before writing: leave room for the longest varint it needs.
     const lengthAt = this.at
-    const width = s.length * 3 < 0x80 ? 1 : s.length * 3 < 0x4000 ? 2 : 3
+    const width = most < 0x80 ? 1 : most < 0x4000 ? 2 : 3
     const n = this.buf.write(s, lengthAt + width, 'utf8')
     let v = n
     for (let i = 0; i < width - 1; i++) {

@@ -115,4 +115,16 @@ describe('page and session message layout', () => {
       { numRuns: 200 },
     )
   })
+
+  test('a string too long for the layout is refused when encoding, not written cut', () => {
+    const page = `/${'a'.repeat(800_000)}`
+    assert.throws(
+      () =>
+        encodeSessionMessage({
+          visitorId: 'v',
+          events: [{ type: 'scroll', ts: 1, vw: 1, vh: 1, dw: 1, dh: 1, depth: 1, page }],
+        }),
+      RangeError,
+    )
+  })
 })
