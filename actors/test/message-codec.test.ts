@@ -10,55 +10,16 @@ import {
   type PageMessage,
   type SessionMessage,
 } from '../src/index.ts'
+import { int, text, wireEventArb } from './helpers/arbitraries.ts'
 
-const int = (min: number, max: number) => fc.integer({ min, max })
-const px = int(0, 1_000_000)
-const text = (maxLength: number) => fc.string({ unit: 'binary', maxLength })
-const common = {
-  ts: int(0, 8_640_000_000_000),
-  url: fc.webUrl(),
-  page: fc.oneof(fc.constantFrom('/', '/a', '/a/b'), text(60)),
-  vw: int(1, 20_000),
-  vh: int(1, 20_000),
-  dw: int(1, 100_000),
-  dh: int(1, 1_000_000),
-}
-const required = ['type', 'ts', 'url', 'page', 'vw', 'vh', 'dw', 'dh'] as const
-/** Every event type of the wire schema, each optional field present or not (and present but empty). */
-const eventArb = fc.oneof(
-  fc.record(
-    { type: fc.constant('pageview' as const), ...common, referrer: text(300) },
-    { requiredKeys: [...required] },
-  ),
-  fc.record(
-    {
-      type: fc.constant('click' as const),
-      ...common,
-      x: px,
-      y: px,
-      selector: text(200),
-      ox: fc.double({ min: 0, max: 1, noNaN: true }),
-      oy: fc.double({ min: 0, max: 1, noNaN: true }),
-    },
-    { requiredKeys: [...required, 'x', 'y'] },
-  ),
-  fc.record({ type: fc.constant('move' as const), ...common, x: px, y: px, rest: int(0, 3_600_000) }),
-  fc.record({ type: fc.constant('scroll' as const), ...common, depth: px }),
-  fc.record(
-    { type: fc.constant('rage' as const), ...common, x: px, y: px, selector: text(512), count: int(3, 1000) },
-    { requiredKeys: [...required, 'x', 'y', 'count'] },
-  ),
-  fc.record(
-    { type: fc.constant('dead' as const), ...common, x: px, y: px, selector: text(100) },
-    { requiredKeys: [...required, 'x', 'y'] },
-  ),
-  fc.record({
-    type: fc.constant('attention' as const),
-    ...common,
-    band0: int(0, 62_500),
-    ms: fc.array(int(0, 3_600_000), { minLength: 1, maxLength: 100 }),
-  }),
-) as fc.Arbitrary<AcceptedEvent>
+/** Any wire event, with the URL and page the gateway adds (pages of any text, often the same). */
+const eventArb: fc.Arbitrary<AcceptedEvent> = fc
+  .tuple(
+    wireEventArb(int(0, 8_640_000_000_000)),
+    fc.webUrl(),
+    fc.oneof(fc.constantFrom('/', '/a', '/a/b'), text(60)),
+  )
+  .map(([e, url, page]) => ({ ...e, url, page }) as AcceptedEvent)
 
 const header = fc.option(fc.oneof(fc.constantFrom('desktop', 'DE', 'Chrome'), text(30)), { nil: undefined })
 

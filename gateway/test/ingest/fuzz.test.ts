@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import type { IngestBatch, WireEvent } from '@hm/actors'
 import fc from 'fast-check'
+import { int, text, wireEventArb } from '../../../actors/test/helpers/arbitraries.ts'
 import { gatewayErrors, type Platform } from '../../src/index.ts'
 import { heatmap, waitFor } from '../helpers/events.ts'
 import { scrape, send, startTestPlatform } from './harness.ts'
@@ -48,9 +49,6 @@ const KINDS: Record<string, ReadonlySet<string>> = {
 
 // ---- valid events, within every bound of the wire schema ----
 
-const int = (min: number, max: number) => fc.integer({ min, max })
-const px = int(0, 1_000_000)
-const text = (maxLength: number) => fc.string({ unit: 'binary', maxLength })
 /** What may follow the page's path without changing the page: query strings, anchors, index files. */
 const suffix = fc.oneof(
   fc.constant(''),
@@ -59,49 +57,11 @@ const suffix = fc.oneof(
   text(40).map((s) => `?q=${encodeURIComponent(s)}&email=jane%40example.com`),
   fc.stringMatching(/^[A-Za-z0-9_-]{1,20}$/).map((s) => `#${s}`),
 )
-const common = {
-  // The past two days, or a browser clock far ahead (the gateway stamps those with its own time). Not
-  // the minute just ahead: kept as sent, it could fall in an hour the test's queries do not reach yet.
-  ts: fc.oneof(int(NOW - 2 * 86_400_000, NOW), int(NOW + 10 * 60_000, NOW + 10 * 86_400_000)),
-  vw: int(1, 20_000),
-  vh: int(1, 20_000),
-  dw: int(1, 100_000),
-  dh: int(1, 1_000_000),
-}
-const eventArb: fc.Arbitrary<Omit<WireEvent, 'url'>> = fc.oneof(
-  fc.record(
-    { type: fc.constant('pageview' as const), ...common, referrer: fc.oneof(fc.webUrl(), text(300)) },
-    { requiredKeys: ['type', 'ts', 'vw', 'vh', 'dw', 'dh'] },
-  ),
-  fc.record(
-    {
-      type: fc.constant('click' as const),
-      ...common,
-      x: px,
-      y: px,
-      selector: text(200),
-      ox: fc.double({ min: 0, max: 1, noNaN: true }),
-      oy: fc.double({ min: 0, max: 1, noNaN: true }),
-    },
-    { requiredKeys: ['type', 'ts', 'vw', 'vh', 'dw', 'dh', 'x', 'y'] },
-  ),
-  fc.record({ type: fc.constant('move' as const), ...common, x: px, y: px, rest: int(0, 3_600_000) }),
-  fc.record({ type: fc.constant('scroll' as const), ...common, depth: px }),
-  fc.record(
-    { type: fc.constant('rage' as const), ...common, x: px, y: px, selector: text(100), count: int(3, 1000) },
-    { requiredKeys: ['type', 'ts', 'vw', 'vh', 'dw', 'dh', 'x', 'y', 'count'] },
-  ),
-  fc.record(
-    { type: fc.constant('dead' as const), ...common, x: px, y: px, selector: text(100) },
-    { requiredKeys: ['type', 'ts', 'vw', 'vh', 'dw', 'dh', 'x', 'y'] },
-  ),
-  fc.record({
-    type: fc.constant('attention' as const),
-    ...common,
-    band0: int(0, 62_500),
-    ms: fc.array(int(0, 3_600_000), { minLength: 1, maxLength: 40 }),
-  }),
-) as fc.Arbitrary<Omit<WireEvent, 'url'>>
+// The past two days, or a browser clock far ahead (the gateway stamps those with its own time). Not the
+// minute just ahead: kept as sent, it could fall in an hour the test's queries do not reach yet.
+const eventArb = wireEventArb(
+  fc.oneof(int(NOW - 2 * 86_400_000, NOW), int(NOW + 10 * 60_000, NOW + 10 * 86_400_000)),
+)
 
 /** Up to 10 events: below the pace a browser could be dropped for (20 clicks, 10 page views a second). */
 const draftArb = fc.record({
