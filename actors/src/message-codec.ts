@@ -135,6 +135,11 @@ class Reader {
     return v
   }
 
+  /** A string that is there (a flagged field, a page, the visitor): empty when written empty. */
+  text(): string {
+    return this.str() ?? ''
+  }
+
   /** A header string; undefined when absent. */
   str(): string | undefined {
     const n = this.uint()
@@ -206,11 +211,6 @@ function writeEvent(w: Writer, e: PageEvent, flags: number): void {
   }
 }
 
-/** An optional string written with its flag: present, even when empty. */
-function optional(r: Reader): string {
-  return r.str() ?? ''
-}
-
 function readEvent(r: Reader): { event: PageEvent; flags: number } {
   const type = TYPES[r.u8()]
   if (type === undefined) throw new RangeError('message: unknown event type')
@@ -224,7 +224,7 @@ function readEvent(r: Reader): { event: PageEvent; flags: number } {
   switch (type) {
     case 'click': {
       const e: PageEvent & { type: 'click' } = { type, ts, vw, vh, dw, dh, x: r.uint(), y: r.uint() }
-      if (flags & HAS_SELECTOR) e.selector = optional(r)
+      if (flags & HAS_SELECTOR) e.selector = r.text()
       if (flags & HAS_OX) e.ox = r.f64()
       if (flags & HAS_OY) e.oy = r.f64()
       event = e
@@ -248,13 +248,13 @@ function readEvent(r: Reader): { event: PageEvent; flags: number } {
         y: r.uint(),
         count: r.uint(),
       }
-      if (flags & HAS_SELECTOR) e.selector = optional(r)
+      if (flags & HAS_SELECTOR) e.selector = r.text()
       event = e
       break
     }
     case 'dead': {
       const e: PageEvent & { type: 'dead' } = { type, ts, vw, vh, dw, dh, x: r.uint(), y: r.uint() }
-      if (flags & HAS_SELECTOR) e.selector = optional(r)
+      if (flags & HAS_SELECTOR) e.selector = r.text()
       event = e
       break
     }
@@ -267,7 +267,7 @@ function readEvent(r: Reader): { event: PageEvent; flags: number } {
     }
     case 'pageview': {
       const e: PageEvent & { type: 'pageview' } = { type, ts, vw, vh, dw, dh }
-      if (flags & HAS_REFERRER) e.referrer = optional(r)
+      if (flags & HAS_REFERRER) e.referrer = r.text()
       event = e
       break
     }
@@ -289,13 +289,14 @@ export function encodePageMessage(m: PageMessage): Uint8Array {
 export function decodePageMessage(bytes: Uint8Array): PageMessage {
   const r = new Reader(bytes)
   if (r.u8() !== PAGE) throw new RangeError('message: not a page message')
-  const m: PageMessage = { events: [] }
+  const events: PageEvent[] = []
+  const m: PageMessage = { events }
   const device = r.str()
   const country = r.str()
   if (device !== undefined) m.device = device
   if (country !== undefined) m.country = country
   const n = r.uint()
-  for (let i = 0; i < n; i++) m.events.push(readEvent(r).event)
+  for (let i = 0; i < n; i++) events.push(readEvent(r).event)
   return m
 }
 
@@ -324,7 +325,8 @@ export function encodeSessionMessage(m: SessionMessage): Uint8Array {
 export function decodeSessionMessage(bytes: Uint8Array): SessionMessage {
   const r = new Reader(bytes)
   if (r.u8() !== SESSION) throw new RangeError('message: not a session message')
-  const m: SessionMessage = { visitorId: r.str() ?? '', events: [] }
+  const events: SessionEvent[] = []
+  const m: SessionMessage = { visitorId: r.text(), events }
   const device = r.str()
   const browser = r.str()
   const os = r.str()
@@ -337,9 +339,10 @@ export function decodeSessionMessage(bytes: Uint8Array): SessionMessage {
   let page = ''
   for (let i = 0; i < n; i++) {
     const { event, flags } = readEvent(r)
-    if (!(flags & SAME_PAGE)) page = r.str() ?? ''
-    ;(event as SessionEvent).page = page
-    m.events.push(event as SessionEvent)
+    if (!(flags & SAME_PAGE)) page = r.text()
+    const e = event as SessionEvent
+    e.page = page
+    events.push(e)
   }
   return m
 }

@@ -20,7 +20,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export type PageEvent = DistributiveOmit<WireEvent, 'url'>
 
 export interface PageMessage {
-  events: PageEvent[]
+  events: readonly PageEvent[]
   /** Device class and country of the sender, when the gateway knows them ('' otherwise). */
   device?: string
   country?: string

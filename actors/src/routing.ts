@@ -1,7 +1,7 @@
 import { type Envelope, encodeEnvelopes, type ShardId, shardOf } from '@hm/runtime'
 import { encodePageMessage, encodeSessionMessage } from './message-codec.ts'
 import { PAGE_ACTOR, type PageMessage, pageActorKey } from './page-actor.ts'
-import { SESSION_ACTOR, type SessionEvent, type SessionMessage, sessionActorKey } from './session-actor.ts'
+import { SESSION_ACTOR, type SessionMessage, sessionActorKey } from './session-actor.ts'
 import type { WireEvent } from './wire.ts'
 
 /** Who sent a batch, as the gateway established it. */
@@ -94,7 +94,7 @@ export function routeBatch(
       ...dims,
       ...(ctx.browser ? { browser: ctx.browser } : {}),
       ...(ctx.os ? { os: ctx.os } : {}),
-      events: events as readonly SessionEvent[] as SessionEvent[],
+      events,
     }
     add(byShard, shardOf(SESSION_ACTOR, key, shardCount), [SESSION_ACTOR, key, encodeSessionMessage(message)])
   }

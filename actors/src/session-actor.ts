@@ -13,7 +13,7 @@ export interface SessionMessage {
   browser?: string
   os?: string
   country?: string
-  events: SessionEvent[]
+  events: readonly SessionEvent[]
 }
 
 /**

@@ -167,7 +167,7 @@ export class InProcessTransport implements Transport {
       },
       close: () => {
         reader.closed = true
-        for (const w of q.wake.splice(0)) w()
+        wakeAll(q)
       },
     }
   }
@@ -177,7 +177,7 @@ export class InProcessTransport implements Transport {
     this.closed = true
     while (this.writing || this.writeQueue.length > 0) await this.drainWrites()
     await this.persistAcks()
-    for (const q of this.shards.values()) for (const w of q.wake.splice(0)) w()
+    for (const q of this.shards.values()) wakeAll(q)
     await this.active?.fh.close()
     this.active = undefined
   }
@@ -194,7 +194,7 @@ export class InProcessTransport implements Transport {
   private makeVisible(shard: number, d: Delivery): void {
     const q = this.queue(shard)
     q.items.push(d)
-    for (const w of q.wake.splice(0)) w()
+    wakeAll(q)
   }
 
   private async pull(q: ShardQueue, reader: Reader, max: number, signal?: AbortSignal): Promise<Delivery[]> {
@@ -379,6 +379,11 @@ function firstAfter(items: readonly Delivery[], seq: number): number {
     else hi = mid
   }
   return lo
+}
+
+/** Wakes every pull waiting on the queue; each looks again for what it may take. */
+function wakeAll(q: ShardQueue): void {
+  for (const w of q.wake.splice(0)) w()
 }
 
 function encodeRecord(seq: number, ts: number, shard: number, id: string, data: Uint8Array): Buffer {

@@ -60,7 +60,7 @@ export class JetStreamShardConsumer implements ShardConsumer {
   private readonly waiters = new Set<() => void>()
   private wakeScheduled = false
   private lateAck: JsMsg | undefined
-  private disposed = false
+  private closed = false
 
   constructor(
     private readonly b: ShardBinding,
@@ -73,7 +73,7 @@ export class JetStreamShardConsumer implements ShardConsumer {
   async pull(max: number, signal?: AbortSignal): Promise<Delivery[]> {
     if (!Number.isInteger(max) || max < 1) throw new RuntimeError('RT_ERR_BAD_OPTION', `pull max=${max}`)
     for (;;) {
-      if (signal?.aborted || this.disposed) return []
+      if (signal?.aborted || this.closed) return []
       const from = firstAfter(this.entries, this.cursor)
       if (from < this.entries.length) {
         const out = this.entries.slice(from, from + max).map((e) => ({ seq: streamSeq(e.seq), data: e.data }))
@@ -117,14 +117,14 @@ export class JetStreamShardConsumer implements ShardConsumer {
   }
 
   close(): void {
-    this.disposed = true
+    this.closed = true
     this.stopFetch()
     clearTimeout(this.retryTimer)
     for (const w of [...this.waiters]) w()
   }
 
   private pump(): void {
-    if (this.run || this.rebinding || this.retryTimer || this.disposed) return
+    if (this.run || this.rebinding || this.retryTimer || this.closed) return
     const run: FetchRun = {}
     this.run = run
     void this.fetchInto(run)
@@ -225,10 +225,10 @@ export class JetStreamShardConsumer implements ShardConsumer {
 
   /** Re-creates the durable after the host's acknowledged floor; what is buffered comes again, deduplicated. */
   private rebind(): Promise<void> {
-    if (this.rebinding || this.disposed) return this.rebinding ?? Promise.resolve()
+    if (this.rebinding || this.closed) return this.rebinding ?? Promise.resolve()
     this.stopFetch()
     this.rebinding = (async () => {
-      for (let attempt = 1; !this.disposed && !this.b.closed(); attempt++) {
+      for (let attempt = 1; !this.closed && !this.b.closed(); attempt++) {
         const floor = this.ackFloor
         try {
           await this.b.bind(floor)
