@@ -124,6 +124,11 @@ export interface ShardState {
   shard: number
   /** Last applied stream seq. */
   lastSeq: number
+  /**
+   * A handler threw: the shard holds part of a message's effects until the host resets it, so a flush
+   * takes nothing of it (its snapshots would hold effects its position says are still to be replayed).
+   */
+  poisoned: boolean
   /** Activations by type, then key: the hot path looks up without building an id string. */
   byType: Map<string, Map<string, Activation>>
   /** Activations of this shard. */
@@ -187,6 +192,7 @@ export function newShard(env: WorkerEnv, shard: number, base: number): ShardStat
     env,
     shard,
     lastSeq: base,
+    poisoned: false,
     byType: new Map(),
     size: 0,
     outbox: [],

@@ -212,6 +212,7 @@ async function deliverShard(task: ShardDelivery): Promise<DeliverResult> {
           // envelope, so no other message's effect is lost or applied twice.
           deadLetters.push({ shard: s.shard, seq, index: i, type, key, reason: reasonOf(e) })
           poisoned = true
+          s.poisoned = true
           break outer
         }
       }
@@ -243,26 +244,31 @@ function moving(result: FlushResult): WorkerResult {
   }) as unknown as WorkerResult
 }
 
+/** A flush of a shard that has nothing to hand out (`upTo` -1: the host moves no position). */
+function nothingOf(shard: number): WorkerResult {
+  return {
+    kind: 'flush',
+    shard,
+    upTo: -1,
+    bytes: new Uint8Array(),
+    drainedEnd: 0,
+    snapshots: [],
+    reminders: [],
+    outbox: [],
+    deadLetters: [],
+    activeActors: 0,
+  }
+}
+
 async function flush(task: FlushTask): Promise<WorkerResult> {
   const s = shards.get(task.shard)
-  if (s === undefined) {
-    return {
-      kind: 'flush',
-      shard: task.shard,
-      upTo: -1,
-      bytes: new Uint8Array(),
-      drainedEnd: 0,
-      snapshots: [],
-      reminders: [],
-      outbox: [],
-      deadLetters: [],
-      activeActors: 0,
-    }
-  }
+  if (s === undefined) return nothingOf(task.shard)
   // Before the shard's turn: rows the encoder writes now must see what the host shared before this flush.
   // Only when behind: otherwise the flush queues behind the shard's turns at once, as every task does.
   if (shared.version < task.shared) await syncShared(task.shared)
   return serial(s, () => {
+    // A flush that was on its way when a delivery poisoned the shard: the reset discards all of it.
+    if (s.poisoned) return nothingOf(s.shard)
     const { drained, snapshots } = takeChanges(s)
     const bytes = new FlushBytes()
     const drainedEnd = Object.keys(drained).length === 0 ? 0 : bytes.add(encode(drained, shared.values))
