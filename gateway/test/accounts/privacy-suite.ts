@@ -252,7 +252,10 @@ export function privacySuite(title: string, env: () => Promise<SuiteEnv>) {
       let keptBefore: Record<string, number> = {}
       if (clickhouse !== undefined) {
         // Every table has rows of the site before (the snapshots and reminders of its two sessions too).
-        const before = await waitFor(ofSite(doomed.id), (c) => Object.values(c).every((n) => n > 0))
+        const before = await waitFor(
+          ofSite(doomed.id),
+          (c) => Object.values(c).every((n) => n > 0) && c.events === 6,
+        )
         assert.equal(before.events, 6, JSON.stringify(before))
         keptBefore = await ofSite(site.id)()
       }
