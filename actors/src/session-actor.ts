@@ -2,6 +2,16 @@ import { type ActorContext, type ActorKey, defineActor } from '@hm/runtime'
 import { depthBand, hourOf, type ViewportClass, viewportClass } from './grid.ts'
 import { decodeSessionMessage, isEncodedMessage } from './message-codec.ts'
 import type { PageEvent } from './page-actor.ts'
+import {
+  addPending,
+  addToTimeline,
+  emptyTimeline,
+  type PendingEvents,
+  pendingColumns,
+  pendingEvents,
+  type Timeline,
+  timelineEntries,
+} from './session-columns.ts'
 import type { SessionEventsRow, SessionRecord, SessionRow } from './session-records.ts'
 
 /** An event as the session actor gets it: URL dropped, the normalised page kept. */
@@ -51,9 +61,6 @@ export interface PageView {
   seen: boolean
 }
 
-/** One interaction for cursor replay: ts (ms), type, x, y (document px), view ordinal. */
-export type TimelineEntry = [number, string, number, number, number]
-
 export interface SessionState {
   siteId: string
   sessionId: string
@@ -78,11 +85,11 @@ export interface SessionState {
   dead: number
   events: number
   /**
-   * The newest interactions, for a live look at the session: kept in memory only (the stored timeline is
-   * the raw events). Snapshotting it would rewrite up to `MAX_TIMELINE` entries per session at
-   * every flush; it starts empty after a restore.
+   * The newest interactions (ts, type, x, y, view ordinal), for a live look at the session: kept in memory
+   * only (the stored timeline is the raw events). Snapshotting it would rewrite up to `MAX_TIMELINE`
+   * entries per session at every flush; it starts empty after a restore.
    */
-  timeline: TimelineEntry[]
+  timeline: Timeline
   /** Interactions ever added to the timeline (durable), so what is no longer in memory can be told. */
   timelineTotal: number
   ended: boolean
@@ -92,25 +99,8 @@ export interface SessionState {
   reminderAt: number
   /** Records not drained yet; not part of the snapshot (drain owns their durability). */
   outbox: SessionRecord[]
-  /** Raw events not drained yet, one array per field (drained as one `session_events` row); like the outbox. */
+  /** Raw events not drained yet (drained as one `session_events` row); like the outbox. */
   pending: PendingEvents | undefined
-}
-
-/** The event fields of a `SessionEventsRow`, from ts to referrer, as they accumulate between drains. */
-interface PendingEvents {
-  ts: number[]
-  type: string[]
-  page: string[]
-  viewport: string[]
-  x: number[]
-  y: number[]
-  vw: number[]
-  vh: number[]
-  dw: number[]
-  dh: number[]
-  selector: string[]
-  value: number[]
-  referrer: string[]
 }
 
 export const SESSION_ACTOR = 'session'
@@ -169,7 +159,7 @@ function fresh(key: ActorKey): SessionState {
     rageClicks: 0,
     dead: 0,
     events: 0,
-    timeline: [],
+    timeline: emptyTimeline(),
     timelineTotal: 0,
     ended: false,
     summaryDirty: false,
@@ -269,48 +259,33 @@ function keep(s: SessionState, e: SessionEvent): void {
       referrer = e.referrer ?? ''
       break
   }
-  s.pending ??= {
-    ts: [],
-    type: [],
-    page: [],
-    viewport: [],
-    x: [],
-    y: [],
-    vw: [],
-    vh: [],
-    dw: [],
-    dh: [],
-    selector: [],
-    value: [],
-    referrer: [],
-  }
-  const p = s.pending
-  p.ts.push(e.ts)
-  p.type.push(e.type)
-  p.page.push(e.page)
-  p.viewport.push(viewportClass(e.vw))
-  p.x.push(x)
-  p.y.push(y)
-  p.vw.push(e.vw)
-  p.vh.push(e.vh)
-  p.dw.push(e.dw)
-  p.dh.push(e.dh)
-  p.selector.push(selector)
-  p.value.push(value)
-  p.referrer.push(referrer)
+  s.pending ??= pendingEvents(16)
+  addPending(s.pending, {
+    ts: e.ts,
+    type: e.type,
+    page: e.page,
+    x,
+    y,
+    vw: e.vw,
+    vh: e.vh,
+    dw: e.dw,
+    dh: e.dh,
+    selector,
+    value,
+    referrer,
+  })
 }
 
 /** The raw events kept since the last drain, as the session's `session_events` row. */
-function eventsRow(s: SessionState, p: PendingEvents): SessionEventsRow {
-  let ts0 = p.ts[0]!
-  for (const ts of p.ts) if (ts < ts0) ts0 = ts
+function eventsRow(s: SessionState, pending: PendingEvents): SessionEventsRow {
+  const p = pendingColumns(pending)
   return [
     s.siteId,
     s.sessionId,
     s.visitorId,
     s.device,
     s.country,
-    ts0,
+    p.ts0,
     p.ts,
     p.type,
     p.page,
@@ -360,10 +335,8 @@ function applyEvent(s: SessionState, e: SessionEvent): void {
   if (e.type !== 'attention') {
     const x = 'x' in e ? e.x : 0
     const y = 'y' in e ? e.y : e.type === 'scroll' ? e.depth : 0
-    s.timeline.push([e.ts, e.type, x, y, v.no])
+    addToTimeline(s.timeline, MAX_TIMELINE, e.ts, e.type, x, y, v.no)
     s.timelineTotal++
-    // Drop the oldest half at once: amortised O(1), and the newest interactions are what live replay needs.
-    if (s.timeline.length > MAX_TIMELINE) s.timeline.splice(0, s.timeline.length - MAX_TIMELINE / 2)
   }
   keep(s, e)
 }
@@ -470,6 +443,7 @@ export const sessionActor = defineActor<SessionState, Msg, SessionRecord>({
     if (s.browser === '' && m.browser) s.browser = m.browser
     if (s.os === '' && m.os) s.os = m.os
     if (s.country === '' && m.country) s.country = m.country
+    s.pending ??= pendingEvents(m.events.length)
     for (const e of m.events) applyEvent(s, e)
     s.summaryDirty = true
     const topic = siteTopic(s.siteId)
@@ -507,7 +481,13 @@ export const sessionActor = defineActor<SessionState, Msg, SessionRecord>({
     const pageOf = new Map(s.views.map((v) => [v.no, v.page]))
     return {
       summary: summaryRow(s),
-      timeline: s.timeline.map(([ts, type, x, y, no]) => [ts, type, x, y, pageOf.get(no) ?? '']),
+      timeline: timelineEntries(s.timeline).map(([ts, type, x, y, no]) => [
+        ts,
+        type,
+        x,
+        y,
+        pageOf.get(no) ?? '',
+      ]),
       timelineDropped: s.timelineTotal - s.timeline.length,
     }
   },
@@ -516,6 +496,6 @@ export const sessionActor = defineActor<SessionState, Msg, SessionRecord>({
     ...(snap as Omit<SessionState, 'outbox' | 'pending' | 'timeline'>),
     outbox: [],
     pending: undefined,
-    timeline: [],
+    timeline: emptyTimeline(),
   }),
 })

@@ -1,0 +1,174 @@
+import { type HeatmapType, heatmapTypes, viewportClass } from './grid.ts'
+
+/**
+ * What a session actor holds per event, kept in columns rather than an array or object per event: an
+ * active session keeps its timeline for as long as it lives, and its raw events until the next flush, so
+ * everything stored per event outlives the young generation. Arrays per event were most of what the
+ * workers' garbage collector copied and marked under ingest load; here a session holds a few objects
+ * however many events it has. Event types are stored as their index in `heatmapTypes`.
+ */
+const typeCode = new Map<string, number>(heatmapTypes.map((t, i) => [t, i]))
+
+function codeOf(type: HeatmapType): number {
+  return typeCode.get(type)!
+}
+
+/** Room for `need` rows of `width` numbers: `data` itself, or a copy twice as large. */
+function roomFor(data: Float64Array, rows: number, need: number, width: number): Float64Array {
+  if (need * width <= data.length) return data
+  const next = new Float64Array(Math.max(need, rows * 2) * width)
+  next.set(data.subarray(0, rows * width))
+  return next
+}
+
+/** Numbers per timeline entry: ts, type, x, y, view ordinal. */
+const TIMELINE_WIDTH = 5
+
+/** The newest interactions of a session, oldest first, at most `max` (the oldest half goes when full). */
+export interface Timeline {
+  data: Float64Array
+  length: number
+}
+
+export function emptyTimeline(): Timeline {
+  return { data: new Float64Array(16 * TIMELINE_WIDTH), length: 0 }
+}
+
+export function addToTimeline(
+  t: Timeline,
+  max: number,
+  ts: number,
+  type: HeatmapType,
+  x: number,
+  y: number,
+  view: number,
+): void {
+  if (t.length >= max) {
+    // Drop the oldest half at once: amortised O(1), and the newest interactions are what live replay needs.
+    const keep = max / 2
+    t.data.copyWithin(0, (t.length - keep) * TIMELINE_WIDTH, t.length * TIMELINE_WIDTH)
+    t.length = keep
+  }
+  t.data = roomFor(t.data, t.length, t.length + 1, TIMELINE_WIDTH)
+  const at = t.length * TIMELINE_WIDTH
+  t.data[at] = ts
+  t.data[at + 1] = codeOf(type)
+  t.data[at + 2] = x
+  t.data[at + 3] = y
+  t.data[at + 4] = view
+  t.length++
+}
+
+/** The entries as `[ts, type, x, y, view ordinal]`, oldest first. */
+export function timelineEntries(t: Timeline): Array<[number, HeatmapType, number, number, number]> {
+  const out = new Array<[number, HeatmapType, number, number, number]>(t.length)
+  for (let i = 0; i < t.length; i++) {
+    const at = i * TIMELINE_WIDTH
+    const d = t.data
+    out[i] = [d[at]!, heatmapTypes[d[at + 1]!]!, d[at + 2]!, d[at + 3]!, d[at + 4]!]
+  }
+  return out
+}
+
+/** Numbers per raw event: ts, type, x, y, vw, vh, dw, dh, value. */
+const EVENT_WIDTH = 9
+
+/** The fields of one raw event as `session_events` stores them (the viewport class follows from vw). */
+export interface RawEvent {
+  ts: number
+  type: HeatmapType
+  page: string
+  x: number
+  y: number
+  vw: number
+  vh: number
+  dw: number
+  dh: number
+  selector: string
+  value: number
+  referrer: string
+}
+
+/** Raw events not yet drained: numbers in one array, pages by reference, the rare texts apart. */
+export interface PendingEvents {
+  nums: Float64Array
+  length: number
+  page: string[]
+  /** `[event index, selector, referrer]` of the events that have either. */
+  texts: Array<[number, string, string]>
+}
+
+export function pendingEvents(room: number): PendingEvents {
+  return { nums: new Float64Array(Math.max(1, room) * EVENT_WIDTH), length: 0, page: [], texts: [] }
+}
+
+export function addPending(p: PendingEvents, e: RawEvent): void {
+  p.nums = roomFor(p.nums, p.length, p.length + 1, EVENT_WIDTH)
+  const at = p.length * EVENT_WIDTH
+  const n = p.nums
+  n[at] = e.ts
+  n[at + 1] = codeOf(e.type)
+  n[at + 2] = e.x
+  n[at + 3] = e.y
+  n[at + 4] = e.vw
+  n[at + 5] = e.vh
+  n[at + 6] = e.dw
+  n[at + 7] = e.dh
+  n[at + 8] = e.value
+  p.page.push(e.page)
+  if (e.selector !== '' || e.referrer !== '') p.texts.push([p.length, e.selector, e.referrer])
+  p.length++
+}
+
+/** The pending events as one array per field, in the events' order: the columns of a `session_events` row. */
+export interface PendingColumns {
+  ts0: number
+  ts: number[]
+  type: string[]
+  page: string[]
+  viewport: string[]
+  x: number[]
+  y: number[]
+  vw: number[]
+  vh: number[]
+  dw: number[]
+  dh: number[]
+  selector: string[]
+  value: number[]
+  referrer: string[]
+}
+
+export function pendingColumns(p: PendingEvents): PendingColumns {
+  const len = p.length
+  const col = (field: number): number[] => {
+    const out = new Array<number>(len)
+    for (let i = 0; i < len; i++) out[i] = p.nums[i * EVENT_WIDTH + field]!
+    return out
+  }
+  const ts = col(0)
+  let ts0 = ts[0]!
+  for (const t of ts) if (t < ts0) ts0 = t
+  const vw = col(4)
+  const selector = new Array<string>(len).fill('')
+  const referrer = new Array<string>(len).fill('')
+  for (const [i, s, r] of p.texts) {
+    selector[i] = s
+    referrer[i] = r
+  }
+  return {
+    ts0,
+    ts,
+    type: col(1).map((c) => heatmapTypes[c]!),
+    page: p.page,
+    viewport: vw.map(viewportClass),
+    x: col(2),
+    y: col(3),
+    vw,
+    vh: col(5),
+    dw: col(6),
+    dh: col(7),
+    selector,
+    value: col(8),
+    referrer,
+  }
+}
