@@ -128,6 +128,22 @@ describe('actor semantics', () => {
     assert.equal(r.sink.totals.get('p'), 12, 'drained deltas are not lost by passivation')
   })
 
+  test('an actor whose snapshot left its worker and is not written yet is restored from the host', async () => {
+    const r = await rig()
+    await r.send('q', { add: 7 })
+    await waitFor(async () => (await totalOf(r, 'q')) === 7)
+    assert.equal(await r.host.passivate('probe', 'q'), true)
+    // The flush takes the snapshot out of the worker and commits it; writing it fails, so only the host
+    // has it (neither the worker nor the store).
+    r.sink.failNext = 1_000_000
+    assert.equal(await r.host.flushNow(), false)
+    await r.send('q', { add: 1 })
+    await waitFor(async () => (await totalOf(r, 'q')) === 8)
+    r.sink.failNext = 0
+    await r.close()
+    assert.equal(r.sink.totals.get('q'), 8)
+  })
+
   test('a new actor costs no snapshot lookup; after a restart a snapshotted one is restored', async () => {
     class ObservedStore extends MemoryRuntimeStore {
       readonly asked: string[] = []

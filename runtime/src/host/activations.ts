@@ -2,6 +2,7 @@ import { Packr } from 'msgpackr'
 import type { ActorContext, ActorLogic, Envelope } from '../actor.ts'
 import { type ActorKey, actorKey } from '../ids.ts'
 import type { ReminderRecord, SnapshotRecord } from '../store.ts'
+import type { SnapshotIndex } from './snapshot-index.ts'
 import type { DeadLetter, TypeStats } from './types.ts'
 
 export const packr = new Packr({ useRecords: false })
@@ -165,6 +166,11 @@ export interface WorkerEnv {
   lru: Set<Activation>
   /** Per actor type the worker hosts: its logic and what the metrics endpoint shows of it. */
   kinds: Map<string, ActorKind>
+  /**
+   * The node's snapshot filter: every snapshot taken here is added before it leaves the worker. Without
+   * one (a worker not set up by a host), every activation of a type with durable state asks the host.
+   */
+  snapshotIndex?: SnapshotIndex
 }
 
 /** Upper bounds (seconds) of the handler-time histogram buckets; the last bucket is +Inf. */
@@ -322,12 +328,9 @@ function drainInto(target: Record<string, unknown[]>, a: Activation): void {
 function snapshotOf(a: Activation): SnapshotRecord | undefined {
   const logic = a.kind.logic
   if (logic.snapshot === undefined) return undefined
-  return {
-    type: a.type,
-    key: a.key,
-    shard: a.shard.shard,
-    data: packr.pack(logic.snapshot(a.state)),
-  }
+  const ref = { type: a.type, key: a.key }
+  a.env.snapshotIndex?.add(ref)
+  return { ...ref, shard: a.shard.shard, data: packr.pack(logic.snapshot(a.state)) }
 }
 
 /** Ends an activation: its drained records and snapshot go out with the next flush. */

@@ -293,7 +293,6 @@ export class Flusher {
     this.unwritten = this.unwritten.filter((u) => !done.has(u))
     if (batches.length > 0) this.committed.push({ record, content: full })
     for (const r of content.reminders) reminders.set(r)
-    for (const s of content.snapshots) if (s.data !== null) this.host.snapshotIndex.add(s)
     this.flushes++
     await Promise.all(
       [...upTo].map(([shard, seq]) =>

@@ -64,23 +64,28 @@ export class RuntimeHost implements FlushHost {
     setMaxListeners(this.options.shardCount + 10, this.abort.signal)
     this.reminders = new ReminderSchedule((r) => this.fireReminder(r))
     this.flusher = new Flusher(this)
-    this.pool = new WorkerPool(this.options, {
-      host: {
-        loadSnapshots: (refs) => this.flusher.loadSnapshots(refs),
-        shared: () => ({ version: this.sharedChanges, values: new Map(this.shared) }),
+    this.pool = new WorkerPool(
+      this.options,
+      {
+        host: {
+          loadSnapshots: (refs) => this.flusher.loadSnapshots(refs),
+          shared: () => ({ version: this.sharedChanges, values: new Map(this.shared) }),
+        },
+        // Tell a new worker what is watched.
+        onHello: () => void this.announceTopics(),
+        onPublish: (topic, payload) => this.dispatch(topic, payload),
+        onLost: (slot, threadId) => {
+          // Every shard of that worker lost its unflushed state: replay each from what has left the worker.
+          for (const run of this.runs.values())
+            if (this.pool.slotOf(run.shard) === slot) run.needsReset = true
+          this.options.onError(
+            new Error(`worker ${threadId} exited; its shards replay from their durable positions`),
+            'worker',
+          )
+        },
       },
-      // Tell a new worker what is watched.
-      onHello: () => void this.announceTopics(),
-      onPublish: (topic, payload) => this.dispatch(topic, payload),
-      onLost: (slot, threadId) => {
-        // Every shard of that worker lost its unflushed state: replay each from what has left the worker.
-        for (const run of this.runs.values()) if (this.pool.slotOf(run.shard) === slot) run.needsReset = true
-        this.options.onError(
-          new Error(`worker ${threadId} exited; its shards replay from their durable positions`),
-          'worker',
-        )
-      },
-    })
+      this.snapshotIndex.buffer,
+    )
   }
 
   async start(): Promise<void> {

@@ -53,10 +53,15 @@ export class WorkerPool {
   constructor(
     private readonly options: ResolvedOptions,
     private readonly events: WorkerPoolEvents,
+    snapshotIndex: SharedArrayBuffer,
   ) {
     const threads = options.threads
     this.slots = new Array<number | undefined>(threads).fill(undefined)
-    const init: WorkerInit = { maxActors: options.maxActorsPerWorker, idleMs: options.idlePassivateMs }
+    const init: WorkerInit = {
+      maxActors: options.maxActorsPerWorker,
+      idleMs: options.idlePassivateMs,
+      snapshotIndex,
+    }
     this.piscina = new Piscina({
       filename: options.workerFile,
       minThreads: threads,

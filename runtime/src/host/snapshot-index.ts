@@ -14,21 +14,30 @@ function fnv1a(s: string, seed: number): number {
 }
 
 /**
- * Which actors may have a stored snapshot: a Bloom filter over the ones of this node's shards, loaded
- * when a shard is taken and kept up to date as snapshots are written. Activating an actor it has never
- * seen (a new session, say) then costs no store lookup. A false positive costs one lookup; a deleted
- * snapshot stays in the filter until the next start, which only costs lookups too.
+ * Which actors may have a snapshot anywhere (the store, the host's unwritten flushes, a worker): a Bloom
+ * filter in memory the host and its workers share. The host adds what the store holds for a shard it
+ * takes; a worker adds every snapshot it takes, before the snapshot leaves it. An actor the filter has
+ * never seen (a new session, say) is then activated without asking the host or the store. A false
+ * positive costs one lookup; a deleted snapshot stays in the filter until the next start, which only
+ * costs lookups too.
  */
 export class SnapshotIndex {
-  private readonly bits = new Uint32Array(BITS / 32)
+  private readonly bits: Int32Array
+
+  /** A new filter, or a view of one another thread created (`buffer`). */
+  constructor(readonly buffer = new SharedArrayBuffer(BITS / 8)) {
+    this.bits = new Int32Array(buffer)
+  }
 
   add(ref: ActorRef): void {
     this.each(ref, (bit) => {
-      this.bits[bit >>> 5]! |= 1 << (bit & 31)
+      // Atomic: the host and a worker may set bits of the same word at once.
+      Atomics.or(this.bits, bit >>> 5, 1 << (bit & 31))
       return true
     })
   }
 
+  /** False only when no snapshot of `ref` was added, by this thread or by one that told it since. */
   mayHave(ref: ActorRef): boolean {
     return this.each(ref, (bit) => (this.bits[bit >>> 5]! & (1 << (bit & 31))) !== 0)
   }

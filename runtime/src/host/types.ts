@@ -10,6 +10,8 @@ export interface WorkerInit {
   maxActors: number
   /** Activations idle this long are passivated. */
   idleMs: number
+  /** The node's snapshot filter (`SnapshotIndex`), shared with the host. */
+  snapshotIndex: SharedArrayBuffer
 }
 
 interface ShardTask {

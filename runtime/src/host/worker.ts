@@ -24,6 +24,7 @@ import {
   type WorkerEnv,
 } from './activations.ts'
 import { FlushBytes, layOut } from './flush-wire.ts'
+import { SnapshotIndex } from './snapshot-index.ts'
 import type {
   AskTask,
   ControlApi,
@@ -101,12 +102,16 @@ const restores = (type: string): boolean => env.kinds.get(type)?.logic.restore !
 /** Whether any hosted type has durable state (set with the actor types). */
 let anyRestores = false
 
-/** Snapshots of the actors these envelopes would activate, for types with durable state: one round trip. */
+/**
+ * Snapshots of the actors these envelopes would activate, for types with durable state: one round trip,
+ * and none for actors of which no snapshot was ever taken or stored (the shared filter says so).
+ */
 async function loadFor(s: ShardState, refs: ActorRef[]): Promise<Map<string, Uint8Array>> {
   const unique = new Map<string, ActorRef>()
   for (const r of refs) {
     if (!restores(r.type) || activeIn(s, r.type, r.key) !== undefined) continue
-    if (localSnapshot(s, r.type, r.key) === undefined) unique.set(refId(r.type, r.key), r)
+    if (localSnapshot(s, r.type, r.key) === undefined && (env.snapshotIndex?.mayHave(r) ?? true))
+      unique.set(refId(r.type, r.key), r)
   }
   return unique.size > 0 ? loadSnapshots([...unique.values()]) : new Map()
 }
@@ -377,6 +382,7 @@ function setUp(): void {
   if (isMainThread)
     throw new RuntimeError('RT_ERR_BAD_OPTION', 'createWorkerHandler runs in a worker thread only')
   init = workerData as WorkerInit
+  env.snapshotIndex = new SnapshotIndex(init.snapshotIndex)
   // Two comlink channels: the host calls the control plane here; this worker calls the host for snapshots.
   const control = new MessageChannel()
   const hostChannel = new MessageChannel()
