@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import type { FlushBatch, FlushSink } from '@hm/runtime'
+import { allSettledOrThrow, type FlushBatch, type FlushSink } from '@hm/runtime'
 import { insertBody } from './client.ts'
 import { readTableRows, TABLES, type TableTag } from './rows.ts'
 
@@ -80,15 +80,19 @@ export class ClickHouseSink implements FlushSink {
         else list.push(body)
       }
     }
-    for (const [tag, parts] of bodies) {
-      const t = TABLES[tag]
-      await insertBody(this.client, {
-        table: `${this.db}.${t.name}`,
-        columns: [...t.columns, 'retention_days'],
-        token: `${token}:${t.name}`,
-        format: 'JSONCompactEachRow',
-        parts,
-      })
-    }
+    // The tables at once: each insert waits on its own writes as much as on the CPU, and they are
+    // independent (each is stored once under its token, whichever lands first).
+    await allSettledOrThrow(
+      [...bodies].map(([tag, parts]) => {
+        const t = TABLES[tag]
+        return insertBody(this.client, {
+          table: `${this.db}.${t.name}`,
+          columns: [...t.columns, 'retention_days'],
+          token: `${token}:${t.name}`,
+          format: 'JSONCompactEachRow',
+          parts,
+        })
+      }),
+    )
   }
 }
