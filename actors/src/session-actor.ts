@@ -259,7 +259,7 @@ function keep(s: SessionState, e: SessionEvent): void {
       referrer = e.referrer ?? ''
       break
   }
-  s.pending ??= pendingEvents(16)
+  s.pending ??= pendingEvents(1)
   addPending(s.pending, {
     ts: e.ts,
     type: e.type,
@@ -443,7 +443,8 @@ export const sessionActor = defineActor<SessionState, Msg, SessionRecord>({
     if (s.browser === '' && m.browser) s.browser = m.browser
     if (s.os === '' && m.os) s.os = m.os
     if (s.country === '' && m.country) s.country = m.country
-    s.pending ??= pendingEvents(m.events.length)
+    // Room for this message's events at once (keep() makes room for one when it finds none).
+    if (m.events.length > 0) s.pending ??= pendingEvents(m.events.length)
     for (const e of m.events) applyEvent(s, e)
     s.summaryDirty = true
     const topic = siteTopic(s.siteId)
@@ -467,7 +468,7 @@ export const sessionActor = defineActor<SessionState, Msg, SessionRecord>({
         ctx.setTimer('summary', wait, { tick: 'summary' })
       }
     }
-    if (s.pending !== undefined) {
+    if (s.pending !== undefined && s.pending.length > 0) {
       s.outbox.push(['se', eventsRow(s, s.pending)])
       s.pending = undefined
     }

@@ -256,6 +256,35 @@ describe('session actor', () => {
       raw.map((r) => r[4]),
       ['pageview', 'click', 'scroll', 'scroll', 'pageview', 'rage', 'dead', 'click', 'scroll', 'move'],
     )
+    // The texts of the few events that have one, each at its own event: referrers, selectors.
+    assert.deepEqual(
+      raw.map((r) => [r[15], r[17]]),
+      [
+        ['', 'https://google.com/'],
+        ['', ''],
+        ['', ''],
+        ['', ''],
+        ['', 'https://shop.example/'],
+        ['#buy', ''],
+        ['#logo', ''],
+        ['', ''],
+        ['', ''],
+        ['', ''],
+      ],
+    )
+    // value: the depth of a scroll (also its y), the clicks of a rage burst.
+    assert.deepEqual([raw[3]![10], raw[3]![16]], [2400, 2400])
+    assert.equal(raw[5]![16], 4)
+  })
+
+  test('a message without events writes no raw events row', () => {
+    const s = new Session()
+    s.send(msg([]))
+    s.drain()
+    assert.deepEqual(s.of('se'), [])
+    s.send(msg([click('/', 1, 2, T)]))
+    s.drain()
+    assert.equal(rawEvents(s.of('se')).length, 1)
   })
 
   test('ends after 30 minutes without events (simulated clock), not before, and passivates', () => {
