@@ -1,10 +1,11 @@
-import { Counter, Histogram, type Registry } from 'prom-client'
+import { Counter, type Registry } from 'prom-client'
 import { type DropReason, dropReasons } from './drops.ts'
+import { StepTimings } from './step-timings.ts'
 
 /** The ingestion metrics, registered on the platform's one registry. No label carries a site or an IP. */
 export interface IngestMetrics {
   /** Seconds spent in each named pipeline step. */
-  step: Histogram<'step'>
+  step: StepTimings
   /** Events dropped, by reason. */
   dropped: Counter<'reason'>
   /** Events accepted (stored by the transport, or already stored by an earlier copy of their batch). */
@@ -34,10 +35,9 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
   // Every reason shows from the start, at 0, so a dashboard can tell "none" from "not reported".
   for (const reason of dropReasons) dropped.labels(reason satisfies DropReason).inc(0)
   return {
-    step: new Histogram({
+    step: new StepTimings({
       name: 'hm_ingest_step_duration_seconds',
       help: 'Time spent in each step of the ingest pipeline',
-      labelNames: ['step'] as const,
       buckets: STEP_BUCKETS,
       registers,
     }),

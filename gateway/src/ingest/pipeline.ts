@@ -1,4 +1,4 @@
-import type { Histogram } from 'prom-client'
+import type { StepTimings } from './step-timings.ts'
 
 /** One named step of a pipeline: a function over the request's context. */
 export interface Step<C> {
@@ -17,20 +17,21 @@ export interface Haltable {
  * throws ends the run (its time is still recorded); a step that sets `halted` ends it quietly.
  *
  * @example
- * const p = new Pipeline([{ name: 'parse', run: (c) => { c.value = JSON.parse(c.raw) } }], histogram)
+ * const p = new Pipeline([{ name: 'parse', run: (c) => { c.value = JSON.parse(c.raw) } }], timings)
  * await p.run(ctx)
  */
 export class Pipeline<C extends Haltable> {
-  private readonly steps: ReadonlyArray<{ step: Step<C>; timer: () => () => void }>
+  private readonly steps: ReadonlyArray<{ step: Step<C>; slot: number }>
 
-  constructor(steps: ReadonlyArray<Step<C>>, histogram: Histogram<'step'>) {
+  constructor(
+    steps: ReadonlyArray<Step<C>>,
+    private readonly timings: StepTimings,
+  ) {
     const names = new Set<string>()
     this.steps = steps.map((step) => {
       if (names.has(step.name)) throw new Error(`pipeline: two steps are named ${step.name}`)
       names.add(step.name)
-      // Bound once: a labelled child times without hashing its labels on every request.
-      const child = histogram.labels({ step: step.name })
-      return { step, timer: () => child.startTimer() }
+      return { step, slot: timings.slot(step.name) }
     })
   }
 
@@ -40,14 +41,14 @@ export class Pipeline<C extends Haltable> {
   }
 
   async run(ctx: C): Promise<void> {
-    for (const { step, timer } of this.steps) {
+    for (const { step, slot } of this.steps) {
       if (ctx.halted) return
-      const end = timer()
+      const start = performance.now()
       try {
         const pending = step.run(ctx)
         if (pending !== undefined) await pending
       } finally {
-        end()
+        this.timings.observe(slot, (performance.now() - start) / 1000)
       }
     }
   }

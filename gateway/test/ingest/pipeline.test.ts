@@ -3,10 +3,11 @@ import { describe, test } from 'node:test'
 import type { IngestBatch, WireEvent } from '@hm/actors'
 import type { PublishAck, ShardId, Transport } from '@hm/runtime'
 import type pg from 'pg'
-import { Histogram, Registry } from 'prom-client'
+import { Registry } from 'prom-client'
 import { endpoints } from '../../src/ingest/endpoints.ts'
 import { createIngestMetrics } from '../../src/ingest/metrics.ts'
 import { Pipeline } from '../../src/ingest/pipeline.ts'
+import { StepTimings } from '../../src/ingest/step-timings.ts'
 import { createIngestPipeline, type IngestSettings, newContext } from '../../src/ingest/steps.ts'
 import { MemoryCache } from '../../src/stores/cache.ts'
 
@@ -113,12 +114,7 @@ async function metric(registry: Registry, name: string): Promise<Map<string, num
 describe('the pipeline runner', () => {
   test('runs steps in order, times each by name, and a throwing step is timed and ends the run', async () => {
     const registry = new Registry()
-    const h = new Histogram({
-      name: 't_seconds',
-      help: 't',
-      labelNames: ['step'] as const,
-      registers: [registry],
-    })
+    const h = new StepTimings({ name: 't_seconds', help: 't', buckets: [0.001, 1], registers: [registry] })
     const seen: string[] = []
     const p = new Pipeline<{ halted: boolean }>(
       [
@@ -143,8 +139,35 @@ describe('the pipeline runner', () => {
     assert.equal(counts.get('c:count') ?? 0, 0)
   })
 
+  test('step timings scrape as a Prometheus histogram: cumulative buckets, sum and count per step', async () => {
+    const registry = new Registry()
+    const t = new StepTimings({ name: 'w_seconds', help: 'w', buckets: [0.01, 0.1], registers: [registry] })
+    const parse = t.slot('parse')
+    const site = t.slot('site')
+    assert.equal(t.slot('parse'), parse, 'a step keeps its slot')
+    for (const s of [0.005, 0.01, 0.05, 2]) t.observe(parse, s)
+    t.observe(site, 0.2)
+    const text = await registry.metrics()
+    const lines = text.split('\n').filter((l) => l.startsWith('w_seconds'))
+    assert.deepEqual(lines, [
+      'w_seconds_bucket{step="parse",le="0.01"} 2',
+      'w_seconds_bucket{step="parse",le="0.1"} 3',
+      'w_seconds_bucket{step="parse",le="+Inf"} 4',
+      'w_seconds_sum{step="parse"} 2.065',
+      'w_seconds_count{step="parse"} 4',
+      'w_seconds_bucket{step="site",le="0.01"} 0',
+      'w_seconds_bucket{step="site",le="0.1"} 0',
+      'w_seconds_bucket{step="site",le="+Inf"} 1',
+      'w_seconds_sum{step="site"} 0.2',
+      'w_seconds_count{step="site"} 1',
+    ])
+    assert.match(text, /^# TYPE w_seconds histogram$/m)
+    registry.resetMetrics()
+    assert.match(await registry.metrics(), /^w_seconds_count\{step="parse"\} 0$/m)
+  })
+
   test('a step that halts ends the run quietly', async () => {
-    const h = new Histogram({ name: 'u_seconds', help: 'u', labelNames: ['step'] as const, registers: [] })
+    const h = new StepTimings({ name: 'u_seconds', help: 'u', buckets: [1] })
     const seen: string[] = []
     const p = new Pipeline<{ halted: boolean }>(
       [
@@ -164,7 +187,7 @@ describe('the pipeline runner', () => {
   })
 
   test('two steps of one name are refused', () => {
-    const h = new Histogram({ name: 'v_seconds', help: 'v', labelNames: ['step'] as const, registers: [] })
+    const h = new StepTimings({ name: 'v_seconds', help: 'v', buckets: [1] })
     assert.throws(
       () =>
         new Pipeline(
