@@ -1,6 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { type ShardId, type StreamSeq, shardId, streamSeq } from './ids.ts'
-import { allSettledOrThrow } from './settle.ts'
 import {
   type ActorRef,
   type DeadLetterRecord,
@@ -184,59 +183,50 @@ export class ClickHouseRuntimeStore implements RuntimeStore {
       as === undefined
         ? `${this.db}.${table} (${columns.join(', ')})`
         : insertOnce(`${this.db}.${table}`, columns, `${as.token}:${part}`)
-    const inserts: Array<Promise<unknown>> = []
-    // The three tables at once: they are independent, and each insert is stored once under its token.
     if (changes.snapshots.length > 0) {
-      inserts.push(
-        this.client.insert({
-          table: into('rt_snapshots', SNAPSHOT_COLUMNS, 'snapshots'),
-          values: changes.snapshots.map((s) => [
-            s.type,
-            s.key,
-            s.shard,
-            version,
-            s.data === null ? '' : base64(s.data),
-            s.data === null ? 1 : 0,
-          ]),
-          format: 'JSONCompactEachRow',
-        }),
-      )
+      await this.client.insert({
+        table: into('rt_snapshots', SNAPSHOT_COLUMNS, 'snapshots'),
+        values: changes.snapshots.map((s) => [
+          s.type,
+          s.key,
+          s.shard,
+          version,
+          s.data === null ? '' : base64(s.data),
+          s.data === null ? 1 : 0,
+        ]),
+        format: 'JSONCompactEachRow',
+      })
     }
     if (changes.reminders.length > 0) {
-      inserts.push(
-        this.client.insert({
-          table: into('rt_reminders', REMINDER_COLUMNS, 'reminders'),
-          values: changes.reminders.map((r) => [
-            r.type,
-            r.key,
-            r.name,
-            r.shard,
-            version,
-            r.at ?? 0,
-            base64(r.message),
-            r.at === null ? 1 : 0,
-          ]),
-          format: 'JSONCompactEachRow',
-        }),
-      )
+      await this.client.insert({
+        table: into('rt_reminders', REMINDER_COLUMNS, 'reminders'),
+        values: changes.reminders.map((r) => [
+          r.type,
+          r.key,
+          r.name,
+          r.shard,
+          version,
+          r.at ?? 0,
+          base64(r.message),
+          r.at === null ? 1 : 0,
+        ]),
+        format: 'JSONCompactEachRow',
+      })
     }
     if (changes.deadLetters.length > 0) {
-      inserts.push(
-        this.client.insert({
-          table: into('rt_dead_letters', LETTER_COLUMNS, 'letters'),
-          values: changes.deadLetters.map((d) => [
-            d.at,
-            d.shard,
-            d.seq,
-            d.type,
-            d.key,
-            d.reason.slice(0, 2000),
-          ]),
-          format: 'JSONCompactEachRow',
-        }),
-      )
+      await this.client.insert({
+        table: into('rt_dead_letters', LETTER_COLUMNS, 'letters'),
+        values: changes.deadLetters.map((d) => [
+          d.at,
+          d.shard,
+          d.seq,
+          d.type,
+          d.key,
+          d.reason.slice(0, 2000),
+        ]),
+        format: 'JSONCompactEachRow',
+      })
     }
-    await allSettledOrThrow(inserts)
   }
 
   async commit(record: FlushRecord): Promise<void> {

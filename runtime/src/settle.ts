@@ -1,7 +1,21 @@
 /**
- * Waits for every promise to settle, then rejects with the first rejection in their order, if any: a
- * caller that retries after a failure never overlaps work still running from the failed attempt.
+ * Runs `tasks`, at most `limit` at a time, waits for every one to settle, then rejects with the first
+ * rejection in their order, if any: a caller that retries after a failure never overlaps work still
+ * running from the failed attempt.
  */
-export async function allSettledOrThrow(promises: ReadonlyArray<Promise<unknown>>): Promise<void> {
-  for (const r of await Promise.allSettled(promises)) if (r.status === 'rejected') throw r.reason
+export async function settleAll(tasks: ReadonlyArray<() => Promise<unknown>>, limit: number): Promise<void> {
+  const results: Array<PromiseSettledResult<unknown>> = []
+  let next = 0
+  const lane = async (): Promise<void> => {
+    while (next < tasks.length) {
+      const i = next++
+      try {
+        results[i] = { status: 'fulfilled', value: await tasks[i]!() }
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason }
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, lane))
+  for (const r of results) if (r.status === 'rejected') throw r.reason
 }

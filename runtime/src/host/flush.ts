@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Envelope } from '../actor.ts'
 import { encodeEnvelopes } from '../envelopes.ts'
 import { type ShardId, shardId, shardOf, streamSeq } from '../ids.ts'
-import { allSettledOrThrow } from '../settle.ts'
+import { settleAll } from '../settle.ts'
 import { type ActorRef, type FlushRecord, type ReminderRecord, refId, type SnapshotRecord } from '../store.ts'
 import type { ShardConsumer } from '../transport.ts'
 import { readBack } from './flush-wire.ts'
@@ -327,13 +327,19 @@ export class Flusher {
   private async apply(record: FlushRecord, content: FlushContent): Promise<void> {
     const { options } = this.host
     // Together: the sink's tables and the store's records are independent of each other.
-    await allSettledOrThrow([
-      content.batches.length > 0 ? options.sink.write(content.batches, record.id) : Promise.resolve(),
-      options.store.save(
-        { snapshots: content.snapshots, reminders: content.reminders, deadLetters: content.deadLetters },
-        { token: record.id, version: record.version },
-      ),
-    ])
+    await settleAll(
+      [
+        async () => {
+          if (content.batches.length > 0) await options.sink.write(content.batches, record.id)
+        },
+        () =>
+          options.store.save(
+            { snapshots: content.snapshots, reminders: content.reminders, deadLetters: content.deadLetters },
+            { token: record.id, version: record.version },
+          ),
+      ],
+      2,
+    )
     await Promise.all(
       content.outbox.map((env, i) =>
         options.transport.publish(
