@@ -4,18 +4,17 @@
  * running from the failed attempt.
  */
 export async function settleAll(tasks: ReadonlyArray<() => Promise<unknown>>, limit: number): Promise<void> {
-  const results: Array<PromiseSettledResult<unknown>> = []
+  const failures: Array<{ reason: unknown } | undefined> = []
   let next = 0
   const lane = async (): Promise<void> => {
     while (next < tasks.length) {
       const i = next++
-      try {
-        results[i] = { status: 'fulfilled', value: await tasks[i]!() }
-      } catch (reason) {
-        results[i] = { status: 'rejected', reason }
-      }
+      await tasks[i]!().catch((reason: unknown) => {
+        failures[i] = { reason }
+      })
     }
   }
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, lane))
-  for (const r of results) if (r.status === 'rejected') throw r.reason
+  const first = failures.find((f) => f !== undefined)
+  if (first !== undefined) throw first.reason
 }
