@@ -104,7 +104,14 @@ export {
   siteTopic,
   summaryRow,
 } from './session-actor.ts'
-export type { EventRow, ScrollRow, SessionEventsRow, SessionRecord, SessionRow } from './session-records.ts'
+export type {
+  EventRow,
+  ScrollRow,
+  SessionEventRunRow,
+  SessionEventsRow,
+  SessionRecord,
+  SessionRow,
+} from './session-records.ts'
 export * from './wire.ts'
 
 /** The module the runtime host loads in each worker thread. */

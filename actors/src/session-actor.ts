@@ -12,7 +12,7 @@ import {
   type Timeline,
   timelineEntries,
 } from './session-columns.ts'
-import type { SessionEventsRow, SessionRecord, SessionRow } from './session-records.ts'
+import type { SessionEventRunRow, SessionRecord, SessionRow } from './session-records.ts'
 
 /** An event as the session actor gets it: URL dropped, the normalised page kept. */
 export type SessionEvent = PageEvent & { page: string }
@@ -99,7 +99,7 @@ export interface SessionState {
   reminderAt: number
   /** Records not drained yet; not part of the snapshot (drain owns their durability). */
   outbox: SessionRecord[]
-  /** Raw events not drained yet (drained as one `session_events` row); like the outbox. */
+  /** Raw events not drained yet (drained as one `session_events_v6` row); like the outbox. */
   pending: PendingEvents | undefined
 }
 
@@ -276,8 +276,8 @@ function keep(s: SessionState, e: SessionEvent): void {
   })
 }
 
-/** The raw events kept since the last drain, as the session's `session_events` row. */
-function eventsRow(s: SessionState, pending: PendingEvents): SessionEventsRow {
+/** The raw events kept since the last drain, as the session's `session_events_v6` row. */
+function eventsRow(s: SessionState, pending: PendingEvents): SessionEventRunRow {
   const p = pendingColumns(pending)
   return [
     s.siteId,
@@ -286,10 +286,10 @@ function eventsRow(s: SessionState, pending: PendingEvents): SessionEventsRow {
     s.device,
     s.country,
     p.ts0,
-    p.ts,
+    p.pages,
+    p.dt,
     p.type,
-    p.page,
-    p.viewport,
+    p.pageNo,
     p.x,
     p.y,
     p.vw,
@@ -397,7 +397,7 @@ export interface SessionAskTimeline {
  * One visitor session (key: site and session id). Keeps the pages visited with dwell time and deepest
  * scroll, clicks, rage and dead clicks, device, browser, OS, country, referrer, entry and exit page, and a
  * bounded in-memory timeline of its latest interactions (cursor replay reads the stored events). Writes
- * its events raw (one `session_events` row per flush), the
+ * its events raw (one `session_events_v6` row per flush), the
  * scroll-depth increments of its page views, and its summary: provisionally at most every 10 seconds while
  * live, finally when 30 minutes pass without an event (a timer, backed by a persisted reminder), after
  * which it passivates (the runtime drains it first). Events arriving after the end reopen it. A
@@ -469,7 +469,7 @@ export const sessionActor = defineActor<SessionState, Msg, SessionRecord>({
       }
     }
     if (s.pending !== undefined && s.pending.length > 0) {
-      s.outbox.push(['se', eventsRow(s, s.pending)])
+      s.outbox.push(['sc', eventsRow(s, s.pending)])
       s.pending = undefined
     }
     if (s.outbox.length === 0) return []

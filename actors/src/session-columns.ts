@@ -1,4 +1,4 @@
-import { type HeatmapType, heatmapTypes, viewportClass } from './grid.ts'
+import { type HeatmapType, heatmapTypes } from './grid.ts'
 
 /**
  * What a session actor holds per event, kept in columns rather than an array or object per event: an
@@ -73,7 +73,7 @@ export function timelineEntries(t: Timeline): Array<[number, HeatmapType, number
 /** Numbers per raw event: ts, type, x, y, vw, vh, dw, dh, value. */
 const EVENT_WIDTH = 9
 
-/** The fields of one raw event as `session_events` stores them (the viewport class follows from vw). */
+/** The fields of one raw event as `session_events_v6` stores them (the viewport class follows from vw). */
 export interface RawEvent {
   ts: number
   type: HeatmapType
@@ -120,13 +120,17 @@ export function addPending(p: PendingEvents, e: RawEvent): void {
   p.length++
 }
 
-/** The pending events as one array per field, in the events' order: the columns of a `session_events` row. */
+/**
+ * The pending events as one array per field, in the events' order: the columns of a `session_events_v6`
+ * row (`SessionEventRunRow`). Times are ms after the earliest, types their index in `heatmapTypes`, pages
+ * an index into the distinct pages.
+ */
 export interface PendingColumns {
   ts0: number
-  ts: number[]
-  type: string[]
-  page: string[]
-  viewport: string[]
+  pages: string[]
+  dt: number[]
+  type: number[]
+  pageNo: number[]
   x: number[]
   y: number[]
   vw: number[]
@@ -145,10 +149,22 @@ export function pendingColumns(p: PendingEvents): PendingColumns {
     for (let i = 0; i < len; i++) out[i] = p.nums[i * EVENT_WIDTH + field]!
     return out
   }
-  const ts = col(0)
-  let ts0 = ts[0]!
-  for (const t of ts) if (t < ts0) ts0 = t
-  const vw = col(4)
+  const dt = col(0)
+  let ts0 = dt[0]!
+  for (const t of dt) if (t < ts0) ts0 = t
+  for (let i = 0; i < len; i++) dt[i] = dt[i]! - ts0
+  // A session's events of one flush are mostly on one page or a few: each URL is written once.
+  const pages: string[] = []
+  const pageNo = new Array<number>(len)
+  let last = -1
+  for (let i = 0; i < len; i++) {
+    const page = p.page[i]!
+    if (last < 0 || pages[last] !== page) {
+      last = pages.indexOf(page)
+      if (last < 0) last = pages.push(page) - 1
+    }
+    pageNo[i] = last
+  }
   const selector = new Array<string>(len).fill('')
   const referrer = new Array<string>(len).fill('')
   for (const [i, s, r] of p.texts) {
@@ -157,13 +173,13 @@ export function pendingColumns(p: PendingEvents): PendingColumns {
   }
   return {
     ts0,
-    ts,
-    type: col(1).map((c) => heatmapTypes[c]!),
-    page: p.page,
-    viewport: vw.map(viewportClass),
+    pages,
+    dt,
+    type: col(1),
+    pageNo,
     x: col(2),
     y: col(3),
-    vw,
+    vw: col(4),
     vh: col(5),
     dw: col(6),
     dh: col(7),

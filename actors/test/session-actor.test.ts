@@ -6,6 +6,7 @@ import {
   cellY,
   depthBand,
   type EventRow,
+  heatmapTypes,
   MAX_TIMELINE,
   normalizePage,
   type ScrollRow,
@@ -13,7 +14,7 @@ import {
   SESSION_IDLE_MS,
   SESSION_SUMMARY_EVERY_MS,
   type SessionEvent,
-  type SessionEventsRow,
+  type SessionEventRunRow,
   type SessionForget,
   type SessionMessage,
   type SessionRecord,
@@ -22,6 +23,7 @@ import {
   scrollCurve,
   sessionActor,
   sessionActorKey,
+  viewportClass,
   type WireEvent,
 } from '../src/index.ts'
 import { TestContext } from './helpers/context.ts'
@@ -45,9 +47,12 @@ const msg = (events: WireEvent[], extra: Partial<SessionMessage> = {}): SessionM
   events: events.map(toSession),
 })
 
-/** The raw events of drained `session_events` rows, one tuple per event in the column order of `events`. */
+/**
+ * The raw events of drained `session_events_v6` rows, one tuple per event in the column order of `events`,
+ * derived as the view derives them.
+ */
 const rawEvents = (rows: SessionRecord[1][]): EventRow[] =>
-  (rows as SessionEventsRow[]).flatMap(
+  (rows as SessionEventRunRow[]).flatMap(
     ([
       site,
       session,
@@ -55,10 +60,10 @@ const rawEvents = (rows: SessionRecord[1][]): EventRow[] =>
       device,
       country,
       ts0,
-      ts,
+      pages,
+      dt,
       type,
-      page,
-      viewport,
+      pageNo,
       x,
       y,
       vw,
@@ -69,17 +74,23 @@ const rawEvents = (rows: SessionRecord[1][]): EventRow[] =>
       value,
       ref,
     ]) => {
-      assert.equal(ts0, Math.min(...ts), 'ts0 is the earliest event of the row')
-      return ts.map((t, i): EventRow => {
+      assert.equal(Math.min(...dt), 0, 'ts0 is the earliest event of the row')
+      assert.deepEqual(
+        pages.map((_, i) => pageNo.indexOf(i) >= 0),
+        pages.map(() => true),
+        'every page of the row is used',
+      )
+      assert.equal(new Set(pages).size, pages.length, 'each page once')
+      return dt.map((d, i): EventRow => {
         const at = <T>(a: T[]): T => a[i]!
         return [
           site,
-          t,
+          ts0 + d,
           session,
           visitor,
-          at(type),
-          at(page),
-          at(viewport),
+          heatmapTypes[at(type)]!,
+          pages[at(pageNo)]!,
+          viewportClass(at(vw)),
           device,
           country,
           at(x),
@@ -230,7 +241,7 @@ describe('session actor', () => {
       version: 21,
     })
     // Every event went to the raw table, in order, with the session's context.
-    const raw = rawEvents(s.of('se'))
+    const raw = rawEvents(s.of('sc'))
     assert.equal(raw.length, 10)
     assert.deepEqual(raw[1], [
       'site1',
@@ -281,10 +292,10 @@ describe('session actor', () => {
     const s = new Session()
     s.send(msg([]))
     s.drain()
-    assert.deepEqual(s.of('se'), [])
+    assert.deepEqual(s.of('sc'), [])
     s.send(msg([click('/', 1, 2, T)]))
     s.drain()
-    assert.equal(rawEvents(s.of('se')).length, 1)
+    assert.equal(rawEvents(s.of('sc')).length, 1)
   })
 
   test('ends after 30 minutes without events (simulated clock), not before, and passivates', () => {
@@ -518,7 +529,7 @@ describe('session actor', () => {
     again.drain()
     assert.deepEqual(again.of('s').at(-1), plain.of('s').at(-1))
     // The outbox is not part of the snapshot: what was drained before is not written twice.
-    assert.equal(rawEvents(first.of('se')).length + rawEvents(again.of('se')).length, 10)
+    assert.equal(rawEvents(first.of('sc')).length + rawEvents(again.of('sc')).length, 10)
     // Nor is the in-memory timeline (the stored one is the raw events): the restored actor knows how much
     // of it is no longer in memory.
     assert.equal('timeline' in (snap as object), false)

@@ -5,11 +5,11 @@ export const DEFAULT_RETENTION_DAYS = 395
 export const MAX_RETENTION_DAYS = 3650
 
 /** The tables holding raw events, which the `events` view shows one row per event. */
-export const RAW_EVENT_TABLES = ['session_events', 'events_v4'] as const
+export const RAW_EVENT_TABLES = ['session_events_v6', 'session_events', 'events_v4'] as const
 
 /**
  * The tables whose rows carry `retention_days` and expire by `TTL <time> + retention_days` (the `events`
- * view shows the raw events of the two tables here that hold them).
+ * view shows the raw events of the three tables here that hold them).
  */
 export const RETAINED_TABLES = [
   'heatmap_cells',

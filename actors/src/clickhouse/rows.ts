@@ -32,8 +32,30 @@ export const EVENT_COLUMNS: readonly string[] = [
 /** The columns of `session_events` that hold one value per row: the session's. */
 const PER_SESSION: readonly string[] = ['site_id', 'session_id', 'visitor_id', 'device', 'country']
 
-/** The columns of `session_events` holding an array, one value per event: the rest of `EVENT_COLUMNS`, in order. */
+/**
+ * The columns of `session_events` (migration 5) holding an array, one value per event: the rest of
+ * `EVENT_COLUMNS`, in order.
+ */
 export const SESSION_EVENT_FIELDS: readonly string[] = EVENT_COLUMNS.filter((c) => !PER_SESSION.includes(c))
+
+/**
+ * The columns of `session_events_v6` holding an array, one value per event (`SessionEventRunRow`), after
+ * ts0 and `pages` (which `page_no` indexes). The `events` view derives ts, page and viewport from them.
+ */
+export const SESSION_EVENT_RUN_FIELDS: readonly string[] = [
+  'dt',
+  'type',
+  'page_no',
+  'x',
+  'y',
+  'vw',
+  'vh',
+  'dw',
+  'dh',
+  'selector',
+  'value',
+  'referrer',
+]
 
 interface Table {
   name: string
@@ -126,10 +148,15 @@ export const TABLES = {
       'version',
     ],
   },
-  // Last: a batch names its tables by their index here, and journal records outlive upgrades.
+  // Rows of journal records committed before migration 6 changed the layout of raw events.
   se: {
     name: 'session_events',
     columns: [...PER_SESSION, 'ts0', ...SESSION_EVENT_FIELDS],
+  },
+  // Last: a batch names its tables by their index here, and journal records outlive upgrades.
+  sc: {
+    name: 'session_events_v6',
+    columns: [...PER_SESSION, 'ts0', 'pages', ...SESSION_EVENT_RUN_FIELDS],
   },
 } as const satisfies Record<string, Table>
 

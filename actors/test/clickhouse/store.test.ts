@@ -12,12 +12,14 @@ import {
   type EventRow,
   encodeTableRows,
   HeatmapQueries,
+  heatmapTypes,
   hourOf,
   migrateClickHouse,
   openClickHouse,
   PAGE_ACTOR,
   type PageRecord,
   SESSION_ACTOR,
+  type SessionEventRunRow,
   type SessionEventsRow,
   SessionQueries,
   type SessionRecord,
@@ -57,17 +59,17 @@ const cell = (
 ): PageRecord => ['c', [site, page, type, vc, device, country, hour, x, y, n]]
 
 /** One click of session `session` at `ts` (ms), as a session actor drains it. */
-const eventsRow = (site: string, session: string, ts: number): SessionEventsRow => [
+const eventsRow = (site: string, session: string, ts: number): SessionEventRunRow => [
   site,
   session,
   'v',
   'desktop',
   '',
   ts,
-  [ts],
-  ['click'],
   ['/'],
-  ['desktop'],
+  [0],
+  [0],
+  [0],
   [1],
   [1],
   [1280],
@@ -97,7 +99,7 @@ describe('ClickHouse store on chDB', () => {
       values: [['s0', '/', 'click', 'desktop', hour, 1, 2, 5]],
       format: 'JSONCompactEachRow',
     })
-    assert.deepEqual(await migrateClickHouse(client, db), [2, 3, 4, 5])
+    assert.deepEqual(await migrateClickHouse(client, db), [2, 3, 4, 5, 6])
     assert.deepEqual(await migrateClickHouse(client, db), [])
     const q = new HeatmapQueries(client, db)
     const old = await q.heatmap({
@@ -178,7 +180,7 @@ describe('ClickHouse store on chDB', () => {
     let now = 1_000_000
     const sink = new ClickHouseSink(client, db, { now: () => now, backoffMs: 500 })
     const hour = hourOf(Date.UTC(2026, 10, 25, 8))
-    const session: SessionRecord[] = [['se', eventsRow('s3', 'x', hour * 1000)]]
+    const session: SessionRecord[] = [['sc', eventsRow('s3', 'x', hour * 1000)]]
     const batch: FlushBatch = {
       shard: shardId(5),
       upTo: streamSeq(40),
@@ -188,10 +190,10 @@ describe('ClickHouse store on chDB', () => {
       }),
     }
     // The raw events' table is away: the cells go in, the events insert fails.
-    await client.command({ query: `RENAME TABLE ${db}.session_events TO ${db}.events_away` })
+    await client.command({ query: `RENAME TABLE ${db}.session_events_v6 TO ${db}.events_away` })
     await assert.rejects(sink.write([batch], 'retry-1'))
     assert.equal(sink.failuresInARow, 1)
-    await client.command({ query: `RENAME TABLE ${db}.events_away TO ${db}.session_events` })
+    await client.command({ query: `RENAME TABLE ${db}.events_away TO ${db}.session_events_v6` })
     now += 100
     await assert.rejects(
       sink.write([batch], 'retry-1'),
@@ -249,14 +251,14 @@ describe('ClickHouse store on chDB', () => {
           cell('long', '/', 'click', 'desktop', oldHour, 1, 1, 1),
         ],
         [SESSION_ACTOR]: [
-          ['se', eventsRow('short', 'x', oldHour * 1000)],
-          ['se', eventsRow('long', 'x', oldHour * 1000)],
+          ['sc', eventsRow('short', 'x', oldHour * 1000)],
+          ['sc', eventsRow('long', 'x', oldHour * 1000)],
         ] satisfies SessionRecord[],
       },
       { short: 30, long: 395 },
     )
     await sink.write([{ shard: shardId(9), upTo: streamSeq(1), drained }], 'retention-1')
-    for (const t of ['heatmap_cells', 'session_events'])
+    for (const t of ['heatmap_cells', 'session_events_v6'])
       await client.command({ query: `OPTIMIZE TABLE ${db}.${t} FINAL` })
     assert.equal(
       await count('heatmap_cells', "site_id = 'short'"),
@@ -266,13 +268,46 @@ describe('ClickHouse store on chDB', () => {
     assert.equal(await count('events', "site_id = 'short'"), 0)
     assert.equal(await count('heatmap_cells', "site_id = 'long'"), 1)
     await setSiteRetention(client, db, 'long', 30)
-    for (const t of ['heatmap_cells', 'session_events'])
+    for (const t of ['heatmap_cells', 'session_events_v6'])
       await client.command({ query: `OPTIMIZE TABLE ${db}.${t} FINAL` })
     assert.equal(await count('heatmap_cells', "site_id = 'long'"), 0)
     assert.equal(await count('events', "site_id = 'long'"), 0)
   })
 
-  test('an upgrade keeps raw events stored one per row, and a journal record of them from before', async () => {
+  test('raw events are stored with their type as its code in heatmapTypes', async () => {
+    const at = Date.UTC(2026, 10, 26, 12)
+    const codes = heatmapTypes.map((_, i) => i)
+    const row: SessionEventRunRow = [
+      'codes',
+      'x',
+      'v',
+      'desktop',
+      '',
+      at,
+      ['/'],
+      codes.map((i) => i),
+      codes,
+      codes.map(() => 0),
+      ...Array.from({ length: 6 }, () => codes.map(() => 1)),
+      codes.map(() => ''),
+      codes.map(() => 0),
+      codes.map(() => ''),
+    ] as SessionEventRunRow
+    await new ClickHouseSink(client, db).write(
+      [{ shard: shardId(1), upTo: streamSeq(1), drained: encode({ [SESSION_ACTOR]: [['sc', row]] }) }],
+      'codes-1',
+    )
+    const rs = await client.query({
+      query: `SELECT type FROM ${db}.events WHERE site_id = 'codes' ORDER BY ts`,
+      format: 'JSONCompactEachRow',
+    })
+    assert.deepEqual(
+      (await rs.json<[string]>()).map(([t]) => t),
+      [...heatmapTypes],
+    )
+  })
+
+  test('upgrades keep raw events stored in every earlier layout, and journal records of them from before', async () => {
     const up = `${db}_up`
     assert.deepEqual(await migrateClickHouse(client, up, { upTo: 4 }), [1, 2, 3, 4])
     const t = Date.UTC(2026, 10, 26, 10)
@@ -301,52 +336,87 @@ describe('ClickHouse store on chDB', () => {
       values: [old],
       format: 'JSONCompactEachRow',
     })
-    assert.deepEqual(await migrateClickHouse(client, up), [5])
+    assert.deepEqual(await migrateClickHouse(client, up, { upTo: 5 }), [5])
+    // Stored between migrations 5 and 6: a row of arrays per session and flush, every field in full.
+    const v5 = (session: string, at: number): SessionEventsRow => [
+      'up',
+      session,
+      'v',
+      'mobile',
+      '',
+      at,
+      [at + 1000, at],
+      ['move', 'click'],
+      ['/x', '/'],
+      ['mobile', 'mobile'],
+      [7, 8],
+      [9, 10],
+      [390, 390],
+      [800, 800],
+      [390, 390],
+      [3000, 3000],
+      ['', 'a.b'],
+      [40, 0],
+      ['', ''],
+    ]
+    await new ClickHouseSink(client, up).write(
+      [
+        {
+          shard: shardId(0),
+          upTo: streamSeq(1),
+          drained: encode({ [SESSION_ACTOR]: [['se', v5('c', t + 2000)]] }),
+        },
+      ],
+      'up-0',
+    )
+    assert.deepEqual(await migrateClickHouse(client, up), [6])
     const sink = new ClickHouseSink(client, up)
-    // Committed before the upgrade (records, then a row per event), applied after it.
+    // Committed before the upgrades (records, then a row per event; a row of v5's layout), applied after.
     const older: EventRow = [...old]
     older[1] = t + 1000
     older[2] = 'b'
     const legacy = encodeDrained({ [SESSION_ACTOR]: [['ev', older]] }, new Map())
+    const before6 = encode({ [SESSION_ACTOR]: [['se', v5('d', t + 4000)]] })
     const now = encode({
       [SESSION_ACTOR]: [
         [
-          'se',
+          'sc',
           [
             'up',
-            'c',
+            'e',
             'v',
             'desktop',
             '',
-            t + 2000,
-            [t + 3000, t + 2000],
-            ['move', 'click'],
-            ['/x', '/'],
-            ['desktop', 'desktop'],
-            [7, 8],
-            [9, 10],
-            [1280, 1280],
-            [800, 800],
-            [1280, 1280],
-            [3000, 3000],
-            ['', 'a.b'],
-            [40, 0],
-            ['', ''],
+            t + 6000,
+            ['/', '/y'],
+            [1000, 0, 500],
+            [1, 0, 6],
+            [1, 0, 1],
+            [7, 8, 0],
+            [9, 10, 0],
+            [1280, 1280, 1000],
+            [800, 800, 700],
+            [1280, 1280, 1000],
+            [3000, 3000, 5000],
+            ['', 'a.b', ''],
+            [40, 0, 0],
+            ['', '', 'https://ref.example/'],
           ],
         ],
       ] satisfies SessionRecord[],
     })
     await sink.write(
       [
-        { shard: shardId(0), upTo: streamSeq(1), drained: legacy },
-        { shard: shardId(0), upTo: streamSeq(2), drained: now },
+        { shard: shardId(0), upTo: streamSeq(2), drained: legacy },
+        { shard: shardId(0), upTo: streamSeq(3), drained: before6 },
+        { shard: shardId(0), upTo: streamSeq(4), drained: now },
       ],
       'up-1',
     )
     // The `events` view shows every raw event, one row each, whichever table holds it.
     const rs = await client.query({
-      query: `SELECT session_id, toUnixTimestamp64Milli(ts), type, page, x, y, selector, value FROM ${up}.events
-        WHERE site_id = 'up' ORDER BY ts`,
+      query: `SELECT session_id, toUnixTimestamp64Milli(ts), type, page, viewport, x, y, vw, selector, value,
+          referrer FROM ${up}.events WHERE site_id = 'up' ORDER BY ts, session_id`,
       format: 'JSONCompactEachRow',
     })
     assert.deepEqual(
@@ -354,20 +424,33 @@ describe('ClickHouse store on chDB', () => {
         r.map((v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v)),
       ),
       [
-        ['a', t, 'click', '/', 5, 6, '', 0],
-        ['b', t + 1000, 'click', '/', 5, 6, '', 0],
-        ['c', t + 2000, 'click', '/', 8, 10, 'a.b', 0],
-        ['c', t + 3000, 'move', '/x', 7, 9, '', 40],
+        ['a', t, 'click', '/', 'desktop', 5, 6, 1280, '', 0, ''],
+        ['b', t + 1000, 'click', '/', 'desktop', 5, 6, 1280, '', 0, ''],
+        ['c', t + 2000, 'click', '/', 'mobile', 8, 10, 390, 'a.b', 0, ''],
+        ['c', t + 3000, 'move', '/x', 'mobile', 7, 9, 390, '', 40, ''],
+        ['d', t + 4000, 'click', '/', 'mobile', 8, 10, 390, 'a.b', 0, ''],
+        ['d', t + 5000, 'move', '/x', 'mobile', 7, 9, 390, '', 40, ''],
+        ['e', t + 6000, 'click', '/', 'desktop', 8, 10, 1280, 'a.b', 0, ''],
+        ['e', t + 6500, 'pageview', '/y', 'tablet', 0, 0, 1000, '', 0, 'https://ref.example/'],
+        ['e', t + 7000, 'move', '/y', 'desktop', 7, 9, 1280, '', 40, ''],
       ],
     )
-    const timeline = await new SessionQueries(client, up).timeline('up', 'c')
-    assert.deepEqual(
-      timeline.map((e) => [e.ts, e.type]),
-      [
-        [t + 2000, 'click'],
-        [t + 3000, 'move'],
-      ],
-    )
+    for (const session of ['c', 'e']) {
+      const timeline = await new SessionQueries(client, up).timeline('up', session)
+      assert.deepEqual(
+        timeline.map((e) => [e.ts - t, e.type, e.page]),
+        session === 'c'
+          ? [
+              [2000, 'click', '/'],
+              [3000, 'move', '/x'],
+            ]
+          : [
+              [6000, 'click', '/'],
+              [6500, 'pageview', '/y'],
+              [7000, 'move', '/y'],
+            ],
+      )
+    }
     // Retention changes reach the rows under the view.
     await setSiteRetention(client, up, 'up', 30)
     const days = await client.query({
