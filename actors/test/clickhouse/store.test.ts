@@ -26,6 +26,7 @@ import {
   SITE_RETENTION,
   SinkBackoffError,
   setSiteRetention,
+  viewportClass,
 } from '../../src/index.ts'
 
 let dir: string
@@ -274,9 +275,12 @@ describe('ClickHouse store on chDB', () => {
     assert.equal(await count('events', "site_id = 'long'"), 0)
   })
 
-  test('raw events are stored with their type as its code in heatmapTypes', async () => {
+  test('raw events are stored with their type as its code in heatmapTypes; the view classes vw as viewportClass does', async () => {
     const at = Date.UTC(2026, 10, 26, 12)
     const codes = heatmapTypes.map((_, i) => i)
+    // Widths at the class boundaries (the view's SQL repeats viewportClass's thresholds).
+    const widths = [767, 768, 1023, 1024, 1, 2000, 390].slice(0, codes.length)
+    const ones = codes.map(() => 1)
     const row: SessionEventRunRow = [
       'codes',
       'x',
@@ -285,25 +289,35 @@ describe('ClickHouse store on chDB', () => {
       '',
       at,
       ['/'],
-      codes.map((i) => i),
+      codes,
       codes,
       codes.map(() => 0),
-      ...Array.from({ length: 6 }, () => codes.map(() => 1)),
+      ones,
+      ones,
+      widths,
+      ones,
+      ones,
+      ones,
       codes.map(() => ''),
       codes.map(() => 0),
       codes.map(() => ''),
-    ] as SessionEventRunRow
+    ]
     await new ClickHouseSink(client, db).write(
       [{ shard: shardId(1), upTo: streamSeq(1), drained: encode({ [SESSION_ACTOR]: [['sc', row]] }) }],
       'codes-1',
     )
     const rs = await client.query({
-      query: `SELECT type FROM ${db}.events WHERE site_id = 'codes' ORDER BY ts`,
+      query: `SELECT type, viewport FROM ${db}.events WHERE site_id = 'codes' ORDER BY ts`,
       format: 'JSONCompactEachRow',
     })
+    const rows = await rs.json<[string, string]>()
     assert.deepEqual(
-      (await rs.json<[string]>()).map(([t]) => t),
+      rows.map(([t]) => t),
       [...heatmapTypes],
+    )
+    assert.deepEqual(
+      rows.map(([, v]) => v),
+      widths.map(viewportClass),
     )
   })
 
