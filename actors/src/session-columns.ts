@@ -61,11 +61,11 @@ export function addToTimeline(
 
 /** The entries as `[ts, type, x, y, view ordinal]`, oldest first. */
 export function timelineEntries(t: Timeline): Array<[number, HeatmapType, number, number, number]> {
-  const out = new Array<[number, HeatmapType, number, number, number]>(t.length)
+  const out: Array<[number, HeatmapType, number, number, number]> = []
   for (let i = 0; i < t.length; i++) {
     const at = i * TIMELINE_WIDTH
     const d = t.data
-    out[i] = [d[at]!, heatmapTypes[d[at + 1]!]!, d[at + 2]!, d[at + 3]!, d[at + 4]!]
+    out.push([d[at]!, heatmapTypes[d[at + 1]!]!, d[at + 2]!, d[at + 3]!, d[at + 4]!])
   }
   return out
 }
@@ -144,9 +144,12 @@ export interface PendingColumns {
 
 export function pendingColumns(p: PendingEvents): PendingColumns {
   const len = p.length
+  // Every array is built by pushing, never as \`new Array(len)\`: JSON.stringify (the workers' row
+  // encoding) takes a generic path, element by element, through an array created with holes, at more
+  // than twice the cost of a packed one.
   const col = (field: number): number[] => {
-    const out = new Array<number>(len)
-    for (let i = 0; i < len; i++) out[i] = p.nums[i * EVENT_WIDTH + field]!
+    const out: number[] = []
+    for (let i = 0; i < len; i++) out.push(p.nums[i * EVENT_WIDTH + field]!)
     return out
   }
   const dt = col(0)
@@ -155,7 +158,9 @@ export function pendingColumns(p: PendingEvents): PendingColumns {
   for (let i = 0; i < len; i++) dt[i] = dt[i]! - ts0
   // A session's events of one flush are mostly on one page or a few: each URL is written once.
   const pages: string[] = []
-  const pageNo = new Array<number>(len)
+  const pageNo: number[] = []
+  const selector: string[] = []
+  const referrer: string[] = []
   let last = -1
   for (let i = 0; i < len; i++) {
     const page = p.page[i]!
@@ -163,10 +168,10 @@ export function pendingColumns(p: PendingEvents): PendingColumns {
       last = pages.indexOf(page)
       if (last < 0) last = pages.push(page) - 1
     }
-    pageNo[i] = last
+    pageNo.push(last)
+    selector.push('')
+    referrer.push('')
   }
-  const selector = new Array<string>(len).fill('')
-  const referrer = new Array<string>(len).fill('')
   for (const [i, s, r] of p.texts) {
     selector[i] = s
     referrer[i] = r

@@ -169,6 +169,22 @@ const TAGS = Object.keys(TABLES) as TableTag[]
  */
 export const SITE_RETENTION = 'hm.site-retention'
 
+const retentionMaps = new WeakMap<object, ReadonlyMap<string, number>>()
+
+/**
+ * The shared retention days (an object by site id) as a Map, made once per version shared: looking a site
+ * up in the object walks its prototype chain for every row of a site without a setting of its own.
+ */
+function retentionBySite(shared: unknown): ReadonlyMap<string, number> {
+  if (typeof shared !== 'object' || shared === null) return new Map()
+  let map = retentionMaps.get(shared)
+  if (map === undefined) {
+    map = new Map(Object.entries(shared as Record<string, number>))
+    retentionMaps.set(shared, map)
+  }
+  return map
+}
+
 /**
  * The drain encoder of the domain's workers: each table's rows as the JSONCompactEachRow body of its
  * insert, so the main thread only concatenates bytes (`readTableRows`) and never holds a row as objects.
@@ -178,11 +194,13 @@ export const SITE_RETENTION = 'hm.site-retention'
  * Layout, per table with rows: u8 index of its tag in `TABLES` | u32 LE length | the body (UTF-8).
  */
 export const encodeTableRows: DrainEncoder = (drained, shared) => {
-  const retention = (shared.get(SITE_RETENTION) ?? {}) as Readonly<Record<string, number>>
+  const retention = retentionBySite(shared.get(SITE_RETENTION))
   const rows = new Map<TableTag, unknown[][]>()
   const add = (records: ReadonlyArray<PageRecord | SessionRecord> | undefined): void => {
     for (const [tag, row] of records ?? []) {
-      const withDays = [...row, retention[row[0]] ?? DEFAULT_RETENTION_DAYS]
+      // concat, not a spread: this runs a few times per flush, mostly before it is optimised, where a
+      // spread copies element by element.
+      const withDays = (row as readonly unknown[]).concat(retention.get(row[0]) ?? DEFAULT_RETENTION_DAYS)
       const list = rows.get(tag)
       if (list === undefined) rows.set(tag, [withDays])
       else list.push(withDays)
