@@ -62,6 +62,7 @@ export type SessionEventsRow = [
  * session, visitor, device, country, ts0 (the earliest ts, ms), pages (each page once, in order of first
  * use), then one array per event field, in the events' order: dt (ms after ts0), type (its index in
  * `heatmapTypes`), page_no (the event's index in pages), x, y, vw, vh, dw, dh, selector, value, referrer.
+ * Every array but dt may instead hold one value, that of every event of the row (since migration 7).
  * `value` is the rest (move), the depth (scroll, also in y), the clicks of the burst (rage) or the visible
  * ms summed over the bands (attention, whose first band's y is in y). The viewport class is not stored:
  * it follows from vw. A row per session and flush, not per event: the session's ids are stored once, and

@@ -27,7 +27,7 @@ import {
   type WireEvent,
 } from '../src/index.ts'
 import { TestContext } from './helpers/context.ts'
-import { click, dead, desktop, move, pageview, rage, scroll } from './helpers/events.ts'
+import { click, dead, desktop, mobile, move, pageview, rage, scroll } from './helpers/events.ts'
 
 type Msg = SessionMessage | SessionTick | SessionForget
 const MIN = 60_000
@@ -81,8 +81,11 @@ const rawEvents = (rows: SessionRecord[1][]): EventRow[] =>
         'every page of the row is used',
       )
       assert.equal(new Set(pages).size, pages.length, 'each page once')
+      for (const field of [type, pageNo, x, y, vw, vh, dw, dh, sel, value, ref] as unknown[][]) {
+        assert.ok(field.length === dt.length || field.length === 1, 'a field per event, or one for all')
+      }
       return dt.map((d, i): EventRow => {
-        const at = <T>(a: T[]): T => a[i]!
+        const at = <T>(a: T[]): T => (a.length === 1 ? a[0]! : a[i]!)
         return [
           site,
           ts0 + d,
@@ -296,6 +299,28 @@ describe('session actor', () => {
     s.send(msg([click('/', 1, 2, T)]))
     s.drain()
     assert.equal(rawEvents(s.of('sc')).length, 1)
+  })
+
+  test('a field the same for every event of a drain is written once; one that differs, per event', () => {
+    const s = new Session()
+    s.send(msg([click('/', 1, 2, T), click('/', 3, 4, T + 300), click('/', 5, 6, T + 100)]))
+    s.drain()
+    const [row] = s.of('sc') as SessionEventRunRow[]
+    const [, , , , , ts0, pages, dt, type, pageNo, x, y, vw, vh, dw, dh, sel, value, ref] = row!
+    assert.deepEqual([ts0, pages, dt, x, y], [T, ['/'], [0, 300, 100], [1, 3, 5], [2, 4, 6]])
+    assert.deepEqual(
+      [type, pageNo, vw, vh, dw, dh, sel, value, ref],
+      [[0], [0], [1280], [800], [1280], [3000], [''], [0], ['']],
+    )
+    s.send(
+      msg([
+        click('/a', 1, 2, T + 1000, mobile, { selector: 'a.b', ox: 0, oy: 0 }),
+        click('/', 1, 2, T + 1001),
+      ]),
+    )
+    s.drain()
+    const [, , , , , , pages2, , , pageNo2, x2, , vw2, , , , sel2] = (s.of('sc') as SessionEventRunRow[])[1]!
+    assert.deepEqual([pages2, pageNo2, x2, vw2, sel2], [['/a', '/'], [0, 1], [1], [390, 1280], ['a.b', '']])
   })
 
   test('ends after 30 minutes without events (simulated clock), not before, and passivates', () => {

@@ -290,7 +290,50 @@ const migrations: Migration[] = [
         )`,
     ],
   },
+  {
+    version: 7,
+    name: 'raw events: a field the same for every event of a row is stored once',
+    // Within one session's flush the viewport, the document's size, the page and often the type stay the
+    // same, and most events have no selector, value or referrer: each such field is now one value (an
+    // array of length 1) instead of one per event, and the view reads it for every event of the row. Rows
+    // written before, every field in full, read as they did (an array of length 1 then has one event).
+    statements: (db) => [
+      `DROP VIEW IF EXISTS ${db}.events`,
+      `CREATE VIEW ${db}.events AS
+        SELECT ${EVENT_COLUMNS.join(', ')}, retention_days FROM ${db}.events_v4
+        UNION ALL
+        SELECT ${EVENT_COLUMNS.join(', ')}, retention_days FROM ${db}.session_events
+        ARRAY JOIN ${SESSION_EVENT_FIELDS.join(', ')}
+        UNION ALL
+        SELECT ${EVENT_COLUMNS.map((c) => V7_EVENT_COLUMNS[c] ?? c).join(', ')}, retention_days
+        FROM (
+          SELECT site_id, session_id, visitor_id, device, country, ts0, pages, dt, n, retention_days,
+            ${PER_EVENT_V7.map((c) => `${c} AS ${c}_a`).join(', ')}
+          FROM ${db}.session_events_v6
+          ARRAY JOIN dt, arrayEnumerate(dt) AS n
+        )`,
+    ],
+  },
 ]
+
+/** The per-event fields of `session_events_v6` that may hold one value for all the row's events. */
+const PER_EVENT_V7 = SESSION_EVENT_RUN_FIELDS.filter((c) => c !== 'dt')
+
+/** Field `c` of the row's n-th event: its own value, or the row's one value (migration 7). */
+const nth = (c: string): string => `if(length(${c}_a) = 1, ${c}_a[1], ${c}_a[n])`
+
+/**
+ * The columns of `events` that `session_events_v6` derives (migration 7), each as an expression over one
+ * of its rows after the ARRAY JOIN of dt and the event's number n (the other arrays renamed `<name>_a`: an
+ * alias may not reuse the name it reads); the viewport class as `viewportClass` gives it.
+ */
+const V7_EVENT_COLUMNS: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(PER_EVENT_V7.map((c) => [c, `${nth(c)} AS ${c}`])),
+  ts: 'addMilliseconds(ts0, dt) AS ts',
+  type: `CAST(${nth('type')}, 'LowCardinality(String)') AS type`,
+  page: `pages[${nth('page_no')} + 1] AS page`,
+  viewport: `CAST(multiIf(${nth('vw')} < 768, 'mobile', ${nth('vw')} < 1024, 'tablet', 'desktop'), 'LowCardinality(String)') AS viewport`,
+}
 
 /**
  * The event types of `session_events_v6` by their code, the index in `heatmapTypes` (a test holds them

@@ -100,7 +100,7 @@ describe('ClickHouse store on chDB', () => {
       values: [['s0', '/', 'click', 'desktop', hour, 1, 2, 5]],
       format: 'JSONCompactEachRow',
     })
-    assert.deepEqual(await migrateClickHouse(client, db), [2, 3, 4, 5, 6])
+    assert.deepEqual(await migrateClickHouse(client, db), [2, 3, 4, 5, 6, 7])
     assert.deepEqual(await migrateClickHouse(client, db), [])
     const q = new HeatmapQueries(client, db)
     const old = await q.heatmap({
@@ -383,7 +383,7 @@ describe('ClickHouse store on chDB', () => {
       ],
       'up-0',
     )
-    assert.deepEqual(await migrateClickHouse(client, up), [6])
+    assert.deepEqual(await migrateClickHouse(client, up, { upTo: 6 }), [6])
     const sink = new ClickHouseSink(client, up)
     // Committed before the upgrades (records, then a row per event; a row of v5's layout), applied after.
     const older: EventRow = [...old]
@@ -427,6 +427,37 @@ describe('ClickHouse store on chDB', () => {
       ],
       'up-1',
     )
+    assert.deepEqual(await migrateClickHouse(client, up), [7])
+    // Since migration 7: a field the same for every event of the row is one value.
+    const once = encode({
+      [SESSION_ACTOR]: [
+        [
+          'sc',
+          [
+            'up',
+            'f',
+            'v',
+            'mobile',
+            '',
+            t + 8000,
+            ['/z'],
+            [0, 250, 100],
+            [0],
+            [0],
+            [1, 2, 3],
+            [4, 5, 6],
+            [390],
+            [844],
+            [390],
+            [6000],
+            [''],
+            [0],
+            [''],
+          ],
+        ],
+      ] satisfies SessionRecord[],
+    })
+    await sink.write([{ shard: shardId(0), upTo: streamSeq(5), drained: once }], 'up-2')
     // The `events` view shows every raw event, one row each, whichever table holds it.
     const rs = await client.query({
       query: `SELECT session_id, toUnixTimestamp64Milli(ts), type, page, viewport, x, y, vw, selector, value,
@@ -447,6 +478,9 @@ describe('ClickHouse store on chDB', () => {
         ['e', t + 6000, 'click', '/', 'desktop', 8, 10, 1280, 'a.b', 0, ''],
         ['e', t + 6500, 'pageview', '/y', 'tablet', 0, 0, 1000, '', 0, 'https://ref.example/'],
         ['e', t + 7000, 'move', '/y', 'desktop', 7, 9, 1280, '', 40, ''],
+        ['f', t + 8000, 'click', '/z', 'mobile', 1, 4, 390, '', 0, ''],
+        ['f', t + 8100, 'click', '/z', 'mobile', 3, 6, 390, '', 0, ''],
+        ['f', t + 8250, 'click', '/z', 'mobile', 2, 5, 390, '', 0, ''],
       ],
     )
     for (const session of ['c', 'e']) {
@@ -465,6 +499,15 @@ describe('ClickHouse store on chDB', () => {
             ],
       )
     }
+    const f = await new SessionQueries(client, up).timeline('up', 'f')
+    assert.deepEqual(
+      f.map((e) => [e.ts - t, e.type, e.page, e.x, e.y]),
+      [
+        [8000, 'click', '/z', 1, 4],
+        [8100, 'click', '/z', 3, 6],
+        [8250, 'click', '/z', 2, 5],
+      ],
+    )
     // Retention changes reach the rows under the view.
     await setSiteRetention(client, up, 'up', 30)
     const days = await client.query({
