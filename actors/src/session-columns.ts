@@ -148,21 +148,7 @@ export interface PendingColumns {
 
 export function pendingColumns(p: PendingEvents): PendingColumns {
   const len = p.length
-  const nums = p.nums
-  // Every array is built by pushing, never as `new Array(len)`: JSON.stringify (the workers' row
-  // encoding) takes a generic path, element by element, through an array created with holes, at more
-  // than twice the cost of a packed one.
-  const full = (field: number): number[] => {
-    const out: number[] = []
-    for (let i = 0; i < len; i++) out.push(nums[i * EVENT_WIDTH + field]!)
-    return out
-  }
-  const col = (field: number): number[] => {
-    const first = nums[field]!
-    for (let i = 1; i < len; i++) if (nums[i * EVENT_WIDTH + field] !== first) return full(field)
-    return [first]
-  }
-  const dt = full(0)
+  const dt = fullColumn(p, 0)
   let ts0 = dt[0]!
   for (const t of dt) if (t < ts0) ts0 = t
   for (let i = 0; i < len; i++) dt[i] = dt[i]! - ts0
@@ -196,18 +182,37 @@ export function pendingColumns(p: PendingEvents): PendingColumns {
     ts0,
     pages,
     dt,
-    type: col(1),
+    type: column(p, 1),
     pageNo: onceIfSame(pageNo),
-    x: col(2),
-    y: col(3),
-    vw: col(4),
-    vh: col(5),
-    dw: col(6),
-    dh: col(7),
+    x: column(p, 2),
+    y: column(p, 3),
+    vw: column(p, 4),
+    vh: column(p, 5),
+    dw: column(p, 6),
+    dh: column(p, 7),
     selector: onceIfSame(selector),
-    value: col(8),
+    value: column(p, 8),
     referrer: onceIfSame(referrer),
   }
+}
+
+/**
+ * Field `field` of every pending event. Built by pushing, never as `new Array(len)`: JSON.stringify (the
+ * workers' row encoding) takes a generic path, element by element, through an array created with holes,
+ * at more than twice the cost of a packed one.
+ */
+function fullColumn(p: PendingEvents, field: number): number[] {
+  const out: number[] = []
+  for (let i = 0; i < p.length; i++) out.push(p.nums[i * EVENT_WIDTH + field]!)
+  return out
+}
+
+/** Field `field` of every pending event, or its one value when it is the same for all. */
+function column(p: PendingEvents, field: number): number[] {
+  const first = p.nums[field]!
+  for (let i = 1; i < p.length; i++)
+    if (p.nums[i * EVENT_WIDTH + field] !== first) return fullColumn(p, field)
+  return [first]
 }
 
 /** `values` if they differ, else their one value (an array of length 1). */

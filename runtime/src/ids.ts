@@ -20,16 +20,18 @@ export const streamSeq = (n: number): StreamSeq => n as StreamSeq
  * @example shardOf('page', actorKey('site-1/pricing'), 64) // → a number in [0, 64)
  */
 export function shardOf(type: string, key: ActorKey | string, shardCount: number): ShardId {
-  let h = 0x811c9dc5
-  const mix = (s: string): void => {
-    for (let i = 0; i < s.length; i++) {
-      h ^= s.charCodeAt(i)
-      h = Math.imul(h, 0x01000193)
-    }
-  }
-  mix(type)
+  let h = fnv1a(0x811c9dc5, type)
   h ^= 0x1f
   h = Math.imul(h, 0x01000193)
-  mix(key)
+  h = fnv1a(h, key)
   return ((h >>> 0) % shardCount) as ShardId
+}
+
+/** FNV-1a of `s`'s UTF-16 units, continued from `h`. */
+function fnv1a(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return h
 }

@@ -10,8 +10,14 @@ const MAX_WAIT = 2 ** 31 - 1
  * sends it to the actor through the transport) and its cancellation is kept for the next store write,
  * so a reminder fires once.
  */
+interface Entry {
+  due: Due
+  timer: NodeJS.Timeout | undefined
+  shard: number
+}
+
 export class ReminderSchedule {
-  private readonly entries = new Map<string, { timer: NodeJS.Timeout; shard: number }>()
+  private readonly entries = new Map<string, Entry>()
   private fired: ReminderRecord[] = []
 
   constructor(
@@ -25,25 +31,46 @@ export class ReminderSchedule {
 
   set(r: ReminderRecord): void {
     const id = `${refId(r.type, r.key)}\u0000${r.name}`
-    clearTimeout(this.entries.get(id)?.timer)
-    this.entries.delete(id)
-    if (r.at === null) return
-    const due = r as Due
-    const arm = (): void => {
-      const wait = due.at - this.now()
-      const timer = setTimeout(
-        () => {
-          if (due.at > this.now()) return arm()
-          this.entries.delete(id)
-          this.fired.push({ ...due, at: null, message: new Uint8Array() })
-          this.fire(due)
-        },
-        Math.min(MAX_WAIT, Math.max(0, wait)),
-      )
-      timer.unref()
-      this.entries.set(id, { timer, shard: r.shard })
+    const entry = this.entries.get(id)
+    if (r.at === null) {
+      if (entry !== undefined) this.cancel(id, entry)
+      return
     }
-    arm()
+    const due = r as Due
+    // Set again for later (a session's end, moved on by every flush that saw it active): the timer
+    // already running goes off first and waits on for the new time, rather than one timer per setting.
+    if (entry !== undefined && due.at >= entry.due.at) {
+      entry.due = due
+      entry.shard = r.shard
+      return
+    }
+    if (entry !== undefined) this.cancel(id, entry)
+    const next: Entry = { due, timer: undefined, shard: r.shard }
+    this.entries.set(id, next)
+    this.arm(id, next)
+  }
+
+  private arm(id: string, entry: Entry): void {
+    const wait = entry.due.at - this.now()
+    entry.timer = setTimeout(() => this.wake(id, entry), Math.min(MAX_WAIT, Math.max(0, wait)))
+    entry.timer.unref()
+  }
+
+  private wake(id: string, entry: Entry): void {
+    if (this.entries.get(id) !== entry) return
+    if (entry.due.at > this.now()) {
+      this.arm(id, entry)
+      return
+    }
+    this.entries.delete(id)
+    const due = entry.due
+    this.fired.push({ ...due, at: null, message: new Uint8Array() })
+    this.fire(due)
+  }
+
+  private cancel(id: string, entry: Entry): void {
+    clearTimeout(entry.timer)
+    this.entries.delete(id)
   }
 
   /** Cancellations of the reminders fired since the last call, to be stored. */
@@ -58,11 +85,7 @@ export class ReminderSchedule {
 
   /** Forgets the reminders of a shard this node gave up (its next owner loads them). */
   dropShard(shard: number): void {
-    for (const [id, e] of this.entries) {
-      if (e.shard !== shard) continue
-      clearTimeout(e.timer)
-      this.entries.delete(id)
-    }
+    for (const [id, e] of this.entries) if (e.shard === shard) this.cancel(id, e)
   }
 
   clear(): void {

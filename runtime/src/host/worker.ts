@@ -179,14 +179,10 @@ async function deliverShard(task: ShardDelivery): Promise<DeliverResult> {
   const s = shardState(task.shard, task.base)
   return serial(s, async () => {
     tick()
-    const decode = (m: number): Envelope[] =>
-      task.seqs[m]! > s.lastSeq
-        ? decodeEnvelopes(task.data.subarray(task.ends[m - 1] ?? 0, task.ends[m]))
-        : []
     // Actors with durable state that are not active need their snapshots first, in one round trip: their
     // messages are decoded up front. Without such types each message is decoded as it is applied, so
     // few envelopes are alive at once.
-    const decoded = anyRestores ? task.seqs.map((_, m) => decode(m)) : undefined
+    const decoded = anyRestores ? task.seqs.map((_, m) => decodeMessage(task, s, m)) : undefined
     const refs: ActorRef[] = []
     for (const envs of decoded ?? []) {
       for (const [type, key] of envs) {
@@ -205,7 +201,7 @@ async function deliverShard(task: ShardDelivery): Promise<DeliverResult> {
         replayed++
         continue
       }
-      const envs = decoded?.[m] ?? decode(m)
+      const envs = decoded?.[m] ?? decodeMessage(task, s, m)
       for (let i = 0; i < envs.length; i++) {
         if (skip.size > 0 && skip.has(`${seq}:${i}`)) continue
         const [type, key, message] = envs[i]!
@@ -226,6 +222,13 @@ async function deliverShard(task: ShardDelivery): Promise<DeliverResult> {
     evict(env, init.maxActors, Math.min(1000, init.idleMs))
     return { kind: 'deliver', applied, replayed, deadLetters, poisoned }
   })
+}
+
+/** The envelopes of the task's m-th message; none for one the shard has applied already. */
+function decodeMessage(task: ShardDelivery, s: ShardState, m: number): Envelope[] {
+  return task.seqs[m]! > s.lastSeq
+    ? decodeEnvelopes(task.data.subarray(task.ends[m - 1] ?? 0, task.ends[m]))
+    : []
 }
 
 /** Every part's delivery, started together; one part's failure is its own, not the others'. */
