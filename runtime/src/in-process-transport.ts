@@ -45,6 +45,8 @@ interface ShardQueue {
   items: Delivery[]
   ackFloor: number
   wake: Array<() => void>
+  /** Signals of pulls on this queue that wake it when they abort. */
+  watched: WeakSet<AbortSignal>
 }
 
 /** One consumer's place in its shard's queue. */
@@ -69,10 +71,51 @@ interface PendingWrite {
   done: { resolve: () => void; reject: (e: unknown) => void }
 }
 
-interface Remembered {
-  seq: StreamSeq
-  ts: number
-  durable: Promise<void>
+/**
+ * The message ids published within the duplicate window, with their seqs, oldest first. Every message of
+ * the window is here (two minutes of them under load, all outliving the young generation): an id is a map
+ * key and numbers in arrays, not an object and a promise of its own, which the garbage collector copied
+ * and then marked at every major collection.
+ */
+class SeenIds {
+  private readonly seqs = new Map<string, StreamSeq>()
+  private ids: string[] = []
+  private idSeqs: number[] = []
+  private times: number[] = []
+  private head = 0
+
+  get(id: string): StreamSeq | undefined {
+    return this.seqs.get(id)
+  }
+
+  add(id: string, seq: StreamSeq, ts: number): void {
+    this.seqs.set(id, seq)
+    this.ids.push(id)
+    this.idSeqs.push(seq)
+    this.times.push(ts)
+  }
+
+  delete(id: string): void {
+    this.seqs.delete(id)
+  }
+
+  /** Forgets the ids published before `horizon` (ms); ids are added in time order. */
+  forgetBefore(horizon: number): void {
+    let head = this.head
+    while (head < this.ids.length && this.times[head]! < horizon) {
+      const id = this.ids[head]!
+      // Deleted after a failed write and published again since: that later entry stays.
+      if (this.seqs.get(id) === this.idSeqs[head]) this.seqs.delete(id)
+      head++
+    }
+    if (head > 1024 && head * 2 > this.ids.length) {
+      this.ids = this.ids.slice(head)
+      this.idSeqs = this.idSeqs.slice(head)
+      this.times = this.times.slice(head)
+      head = 0
+    }
+    this.head = head
+  }
 }
 
 // Record: a frame (`frame.ts`) whose body is f64 seq | f64 ts | u16 shard | u16 id bytes | id | payload
@@ -88,7 +131,9 @@ const ACKS_FILE = 'acks.json'
 export class InProcessTransport implements Transport {
   private readonly options: ResolvedOptions
   private readonly shards = new Map<number, ShardQueue>()
-  private readonly remembered = new Map<string, Remembered>()
+  private readonly seen = new SeenIds()
+  /** Ids whose write is under way: a retry waits for the same outcome. */
+  private readonly durable = new Map<string, Promise<void>>()
   private readonly segments: Segment[] = []
   private active: { fh: FileHandle; segment: Segment; size: number } | undefined
   private writeQueue: PendingWrite[] = []
@@ -124,9 +169,12 @@ export class InProcessTransport implements Transport {
   publish(shard: ShardId, data: Uint8Array, msgId: string): Promise<PublishAck> {
     if (this.closed) return Promise.reject(new RuntimeError('RT_ERR_TRANSPORT_CLOSED'))
     const now = this.options.clock.now()
-    this.forgetOldIds(now)
-    const seen = this.remembered.get(msgId)
-    if (seen !== undefined) return seen.durable.then(() => ({ seq: seen.seq, duplicate: true }))
+    this.seen.forgetBefore(now - this.options.duplicateWindowMs)
+    const seen = this.seen.get(msgId)
+    if (seen !== undefined) {
+      const ack = { seq: seen, duplicate: true }
+      return (this.durable.get(msgId) ?? Promise.resolve()).then(() => ack)
+    }
     if (this.pendingBytes + data.byteLength > this.options.maxPendingBytes) {
       return Promise.reject(
         new RuntimeError('RT_ERR_TRANSPORT_FULL', `${this.pendingBytes} bytes unacknowledged`),
@@ -150,9 +198,10 @@ export class InProcessTransport implements Transport {
           done: { resolve, reject },
         })
       })
+      this.durable.set(msgId, durable)
       void this.drainWrites()
     }
-    this.remembered.set(msgId, { seq, ts: now, durable })
+    this.seen.add(msgId, seq, now)
     return durable.then(() => ({ seq, duplicate: false }))
   }
 
@@ -185,7 +234,7 @@ export class InProcessTransport implements Transport {
   private queue(shard: number): ShardQueue {
     let q = this.shards.get(shard)
     if (q === undefined) {
-      q = { items: [], ackFloor: 0, wake: [] }
+      q = { items: [], ackFloor: 0, wake: [], watched: new WeakSet() }
       this.shards.set(shard, q)
     }
     return q
@@ -206,14 +255,13 @@ export class InProcessTransport implements Transport {
         reader.cursor = out[out.length - 1]!.seq
         return out
       }
-      await new Promise<void>((resolve) => {
-        const onAbort = (): void => resolve()
-        signal?.addEventListener('abort', onAbort, { once: true })
-        q.wake.push(() => {
-          signal?.removeEventListener('abort', onAbort)
-          resolve()
-        })
-      })
+      // An abort wakes every pull waiting on the queue, and each looks at its own signal: one listener per
+      // signal for the queue's life, not one added and removed for every wait.
+      if (signal !== undefined && !q.watched.has(signal)) {
+        q.watched.add(signal)
+        signal.addEventListener('abort', () => wakeAll(q), { once: true })
+      }
+      await new Promise<void>((resolve) => q.wake.push(resolve))
     }
   }
 
@@ -228,14 +276,6 @@ export class InProcessTransport implements Transport {
     this.acksDirty = true
     await this.persistAcks()
     await this.dropAcknowledgedSegments()
-  }
-
-  private forgetOldIds(now: number): void {
-    const horizon = now - this.options.duplicateWindowMs
-    for (const [id, r] of this.remembered) {
-      if (r.ts >= horizon) break
-      this.remembered.delete(id)
-    }
   }
 
   /**
@@ -266,12 +306,14 @@ export class InProcessTransport implements Transport {
           }
           for (const w of batch) {
             this.makeVisible(w.shard, w.delivery)
+            this.durable.delete(w.msgId)
             w.done.resolve()
           }
         } catch (e) {
           for (const w of batch) {
             // Not kept, so a retry with the same id must be stored anew rather than answered as a duplicate.
-            this.remembered.delete(w.msgId)
+            this.seen.delete(w.msgId)
+            this.durable.delete(w.msgId)
             this.pendingBytes -= w.delivery.data.byteLength
             w.done.reject(e)
           }
@@ -360,7 +402,7 @@ export class InProcessTransport implements Transport {
           this.pendingBytes += rec.data.byteLength
         }
         if (rec.ts >= horizon) {
-          this.remembered.set(rec.id, { seq: streamSeq(rec.seq), ts: rec.ts, durable: Promise.resolve() })
+          this.seen.add(rec.id, streamSeq(rec.seq), rec.ts)
         }
       }
       this.segments.push(segment)

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, readdir, rm, stat, truncate } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, stat, truncate } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
@@ -70,6 +70,63 @@ describe('in-process transport specifics', () => {
     for (const s of [0, 1]) await (await t.consumer(shardId(s))).ack(streamSeq(20))
     const afterAck = (await readdir(dir)).filter((n) => n.endsWith('.seg')).length
     assert.equal(afterAck, 1, 'only the active segment remains')
+    await t.close()
+  })
+
+  test('an id is a duplicate within the window, across a reopen, and new again after it', async () => {
+    const dir = await freshDir()
+    let now = 1_000_000
+    const open = () => InProcessTransport.open({ dir, duplicateWindowMs: 1000, clock: { now: () => now } })
+    const t = await open()
+    const first = await t.publish(shardId(0), new Uint8Array([1]), 'a')
+    // Many ids after it: the window forgets the oldest first, and keeps every id still inside it.
+    for (let i = 0; i < 3000; i++) {
+      now += i % 10 === 0 ? 1 : 0
+      await t.publish(shardId(1), new Uint8Array([2]), `b${i}`)
+    }
+    assert.deepEqual(await t.publish(shardId(0), new Uint8Array([1]), 'a'), {
+      seq: first.seq,
+      duplicate: true,
+    })
+    now = 1_000_999
+    assert.equal((await t.publish(shardId(1), new Uint8Array([2]), 'b0')).duplicate, true)
+    await t.close()
+    const again = await open()
+    assert.deepEqual(await again.publish(shardId(0), new Uint8Array([1]), 'a'), {
+      seq: first.seq,
+      duplicate: true,
+    })
+    now = 1_001_002
+    const late = await again.publish(shardId(0), new Uint8Array([1]), 'a')
+    assert.equal(late.duplicate, false)
+    assert.ok(late.seq > first.seq)
+    // b2999 was published at 1_000_300: still inside the window; b0 (at 1_000_001) is not.
+    assert.equal((await again.publish(shardId(1), new Uint8Array([2]), 'b2999')).duplicate, true)
+    assert.equal((await again.publish(shardId(1), new Uint8Array([2]), 'b0')).duplicate, false)
+    await again.close()
+  })
+
+  test('a retry during the write answers with its outcome; after a failed write the id is stored anew', async () => {
+    const dir = await freshDir()
+    // Every write starts a segment of its own.
+    const t = await InProcessTransport.open({ dir, segmentBytes: 1 })
+    const [one, two] = await Promise.all([
+      t.publish(shardId(0), new Uint8Array([1]), 'w'),
+      t.publish(shardId(0), new Uint8Array([1]), 'w'),
+    ])
+    assert.deepEqual([one.duplicate, two.duplicate, two.seq], [false, true, one.seq])
+    // The log's directory goes away under it: the next write fails, and so does its retry meanwhile.
+    await rm(dir, { recursive: true, force: true })
+    const failed = await Promise.allSettled([
+      t.publish(shardId(0), new Uint8Array([3]), 'f'),
+      t.publish(shardId(0), new Uint8Array([3]), 'f'),
+    ])
+    assert.deepEqual(
+      failed.map((r) => r.status),
+      ['rejected', 'rejected'],
+    )
+    await mkdir(dir)
+    assert.equal((await t.publish(shardId(0), new Uint8Array([3]), 'f')).duplicate, false)
     await t.close()
   })
 })
