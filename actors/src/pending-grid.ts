@@ -1,3 +1,4 @@
+import { packedMap } from '@hm/runtime'
 import { NO_OFFSET, X_CELLS } from './grid.ts'
 
 /** What a heatmap count is kept apart by, besides its cell. */
@@ -126,7 +127,7 @@ export class PendingGrid {
       if (!keep(s.dims)) continue
       for (const [i, n] of s.cells) sum.set(i, (sum.get(i) ?? 0) + n)
     }
-    return [...sum].map(([i, n]) => [i % X_CELLS, Math.floor(i / X_CELLS), n])
+    return packedMap([...sum], ([i, n]) => [i % X_CELLS, Math.floor(i / X_CELLS), n])
   }
 
   private put(dims: CellDims, x: number, y: number, by: number): void {

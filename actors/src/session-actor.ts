@@ -1,4 +1,4 @@
-import { type ActorContext, type ActorKey, defineActor } from '@hm/runtime'
+import { type ActorContext, type ActorKey, defineActor, packedMap } from '@hm/runtime'
 import { depthBand, hourOf, type ViewportClass, viewportClass } from './grid.ts'
 import { decodeSessionMessage, isEncodedMessage } from './message-codec.ts'
 import type { PageEvent } from './page-actor.ts'
@@ -354,7 +354,7 @@ function armIdle(s: SessionState, ctx: ActorContext<Msg>): void {
 /** The summary row of the session as it stands. */
 export function summaryRow(s: SessionState): SessionRow {
   const views = s.views
-  const dwell = views.map((v, i) =>
+  const dwell = packedMap(views, (v, i) =>
     Math.max(0, (i + 1 < views.length ? views[i + 1]!.start : v.last) - v.start),
   )
   return [
@@ -378,11 +378,11 @@ export function summaryRow(s: SessionState): SessionRow {
     s.os,
     s.country,
     s.viewport,
-    views.map((v) => v.page),
-    views.map((v) => v.start),
+    packedMap(views, (v) => v.page),
+    packedMap(views, (v) => v.start),
     dwell,
-    views.map((v) => v.depth),
-    views.map((v) => v.height),
+    packedMap(views, (v) => v.depth),
+    packedMap(views, (v) => v.height),
     s.ended ? 1 : 0,
     // Grows with every event and once more at the end: the latest summary wins in ClickHouse.
     s.events * 2 + (s.ended ? 1 : 0),

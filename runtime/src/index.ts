@@ -55,6 +55,7 @@ export {
 } from './ids.ts'
 export { InProcessTransport, type InProcessTransportOptions } from './in-process-transport.ts'
 export { JetStreamTransport, type JetStreamTransportOptions } from './jetstream-transport.ts'
+export { packedMap } from './packed.ts'
 export { settleAll } from './settle.ts'
 export {
   type ActorRef,

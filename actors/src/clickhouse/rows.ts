@@ -198,9 +198,11 @@ export const encodeTableRows: DrainEncoder = (drained, shared) => {
   const rows = new Map<TableTag, unknown[][]>()
   const add = (records: ReadonlyArray<PageRecord | SessionRecord> | undefined): void => {
     for (const [tag, row] of records ?? []) {
-      // concat, not a spread: this runs a few times per flush, mostly before it is optimised, where a
-      // spread copies element by element.
-      const withDays = (row as readonly unknown[]).concat(retention.get(row[0]) ?? DEFAULT_RETENTION_DAYS)
+      // A copy made by slice and push, not a spread (this runs a few times per flush, mostly before it is
+      // optimised, where a spread copies element by element) nor concat (whose array has holes, which
+      // JSON.stringify walks element by element through V8's generic lookup).
+      const withDays: unknown[] = row.slice()
+      withDays.push(retention.get(row[0]) ?? DEFAULT_RETENTION_DAYS)
       const list = rows.get(tag)
       if (list === undefined) rows.set(tag, [withDays])
       else list.push(withDays)

@@ -1,3 +1,4 @@
+import { packedMap } from '../packed.ts'
 import type { ReminderRecord, SnapshotRecord } from '../store.ts'
 import type { FlushResult } from './types.ts'
 
@@ -36,8 +37,11 @@ export function layOut(
   reminders: readonly ReminderRecord[],
 ): Pick<FlushResult, 'snapshots' | 'reminders'> {
   return {
-    snapshots: snapshots.map(({ data, ...s }) => ({ ...s, end: data === null ? null : bytes.add(data) })),
-    reminders: reminders.map(({ message, ...r }) => ({ ...r, end: bytes.add(message) })),
+    snapshots: packedMap(snapshots, ({ data, ...s }) => ({
+      ...s,
+      end: data === null ? null : bytes.add(data),
+    })),
+    reminders: packedMap(reminders, ({ message, ...r }) => ({ ...r, end: bytes.add(message) })),
   }
 }
 

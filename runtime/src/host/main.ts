@@ -4,6 +4,7 @@ import { Packr } from 'msgpackr'
 import { encodeEnvelopes } from '../envelopes.ts'
 import { RuntimeError } from '../errors.ts'
 import { type ShardId, shardOf, streamSeq } from '../ids.ts'
+import { packedMap } from '../packed.ts'
 import { type RuntimeStore, refId } from '../store.ts'
 import type { Delivery } from '../transport.ts'
 import { HANDLER_BUCKETS } from './activations.ts'
@@ -457,7 +458,7 @@ export class RuntimeHost implements FlushHost {
         const result = await this.pool.deliver({
           shard,
           base: run.drainedUpTo,
-          seqs: fresh.map((d) => d.seq),
+          seqs: packedMap(fresh, (d) => d.seq),
           payloads: fresh.map((d) => d.data),
           skip: [...run.skip],
         })

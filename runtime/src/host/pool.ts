@@ -1,6 +1,7 @@
 import * as Comlink from 'comlink'
 import { Piscina } from 'piscina'
 import { asEndpoint } from '../comlink-endpoint.ts'
+import { packedMap } from '../packed.ts'
 import type { ResolvedOptions } from './options.ts'
 import type {
   ControlApi,
@@ -138,7 +139,7 @@ export class WorkerPool {
     for (const w of batch) for (const p of w.part.payloads) size += p.byteLength
     const data = new Uint8Array(size)
     let at = 0
-    const parts = batch.map(({ part: { payloads, ...part } }) => {
+    const parts = packedMap(batch, ({ part: { payloads, ...part } }) => {
       const start = at
       const ends: number[] = []
       for (const p of payloads) {

@@ -6,6 +6,7 @@ import { asEndpoint } from '../comlink-endpoint.ts'
 import { type DrainEncoder, encodeDrained } from '../drained.ts'
 import { decodeEnvelopes } from '../envelopes.ts'
 import { RuntimeError } from '../errors.ts'
+import { packedMap } from '../packed.ts'
 import { type ActorRef, refId } from '../store.ts'
 import {
   type ActorKind,
@@ -238,7 +239,7 @@ async function deliver(task: DeliverTask): Promise<WorkerResult> {
   )
   return {
     kind: 'deliver-many',
-    results: results.map((r) =>
+    results: packedMap(results, (r) =>
       r.status === 'fulfilled' ? r.value : { kind: 'failed', error: reasonOf(r.reason) },
     ),
   }
