@@ -5,17 +5,18 @@ type Due = ReminderRecord & { at: number }
 /** Longest wait setTimeout takes; longer reminders wake up and wait again. */
 const MAX_WAIT = 2 ** 31 - 1
 
-/**
- * The host's schedule of persisted reminders for its shards. A due reminder is handed to `fire` (which
- * sends it to the actor through the transport) and its cancellation is kept for the next store write,
- * so a reminder fires once.
- */
+/** A reminder scheduled: its latest setting, and the timer that wakes for it. */
 interface Entry {
   due: Due
   timer: NodeJS.Timeout | undefined
   shard: number
 }
 
+/**
+ * The host's schedule of persisted reminders for its shards. A due reminder is handed to `fire` (which
+ * sends it to the actor through the transport) and its cancellation is kept for the next store write,
+ * so a reminder fires once.
+ */
 export class ReminderSchedule {
   private readonly entries = new Map<string, Entry>()
   private fired: ReminderRecord[] = []
