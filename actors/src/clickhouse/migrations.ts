@@ -332,7 +332,7 @@ const V7_EVENT_COLUMNS: Readonly<Record<string, string>> = {
   ts: 'addMilliseconds(ts0, dt) AS ts',
   type: `CAST(${nth('type')}, 'LowCardinality(String)') AS type`,
   page: `pages[${nth('page_no')} + 1] AS page`,
-  viewport: `CAST(multiIf(${nth('vw')} < 768, 'mobile', ${nth('vw')} < 1024, 'tablet', 'desktop'), 'LowCardinality(String)') AS viewport`,
+  viewport: viewportOf(nth('vw')),
 }
 
 /**
@@ -351,8 +351,12 @@ const V6_EVENT_COLUMNS: Readonly<Record<string, string>> = {
   ts: 'addMilliseconds(ts0, dt) AS ts',
   type: "CAST(type_code, 'LowCardinality(String)') AS type",
   page: 'pages[page_no + 1] AS page',
-  viewport:
-    "CAST(multiIf(vw < 768, 'mobile', vw < 1024, 'tablet', 'desktop'), 'LowCardinality(String)') AS viewport",
+  viewport: viewportOf('vw'),
+}
+
+/** The `viewport` column over a width `vw`, with `viewportClass`'s thresholds (a test holds them equal). */
+function viewportOf(vw: string): string {
+  return `CAST(multiIf(${vw} < 768, 'mobile', ${vw} < 1024, 'tablet', 'desktop'), 'LowCardinality(String)') AS viewport`
 }
 
 /**
