@@ -33,9 +33,21 @@ if (selected.length === 0) {
   console.error(`no test files match ${only.join(' ')}`)
   process.exit(1)
 }
+// A test that hangs fails after ten minutes (the longest takes under one), and a file whose clean-up failed
+// half-way, leaving a connection that reconnects forever, still ends once its tests have: either would
+// otherwise hold the whole run until CI gives up, with no report of which test it was.
 const r = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...selected.sort()],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=1',
+    '--test-timeout=600000',
+    '--test-force-exit',
+    '--test-reporter=spec',
+    ...selected.sort(),
+  ],
   { cwd: root, stdio: 'inherit' },
 )
 process.exit(r.status ?? 1)

@@ -220,18 +220,26 @@ export class ClusterScene {
       if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL')
       await exited(r.child)
     }
-    await this.recorder.destroy()
-    const jsm = await jetstreamManager(this.nc)
-    for (const s of [this.stream, `KV_${this.cluster}_members`, `KV_${this.cluster}_leases`])
-      await jsm.streams.delete(s).catch(() => undefined)
-    await this.nc.close()
-    await this.clickhouse.close()
-    await this.analytics.close()
-    const c = new pg.Client(pgAdmin)
-    await c.connect()
-    await c.query(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`)
-    await c.end()
-    await rm(this.dir, { recursive: true, force: true })
+    // The connection reconnects forever and the analytics server listens: whatever fails before, they are
+    // closed, or the test's process would never exit.
+    try {
+      await this.recorder.destroy()
+      const jsm = await jetstreamManager(this.nc)
+      for (const s of [this.stream, `KV_${this.cluster}_members`, `KV_${this.cluster}_leases`])
+        await jsm.streams.delete(s).catch(() => undefined)
+    } finally {
+      await this.nc.close()
+      await this.clickhouse.close()
+      await this.analytics.close()
+      try {
+        const c = new pg.Client(pgAdmin)
+        await c.connect()
+        await c.query(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`)
+        await c.end()
+      } finally {
+        await rm(this.dir, { recursive: true, force: true })
+      }
+    }
   }
 }
 

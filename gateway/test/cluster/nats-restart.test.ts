@@ -24,10 +24,13 @@ before(async () => {
 })
 after(async () => {
   // A failure while the server was down must not leave the clean-up without it.
-  if (!nats.running) await nats.start()
-  await scene.destroy()
-  await nats.stop()
-  await rm(dir, { recursive: true, force: true })
+  try {
+    if (!nats.running) await nats.start()
+    await scene.destroy()
+  } finally {
+    await nats.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
 })
 
 /** Rejects when `p` takes longer than `ms`: a bound on waiting, not on speed. */
@@ -49,14 +52,15 @@ interface Refusal {
 /**
  * The SDK's way, one client per gateway: each sends its share of the batches in order (batch i to gateway
  * i mod n) and sends a refused one (429 or 5xx) again with the same batch id after `Retry-After`, until it
- * is accepted. Pushes every refusal to `refusals` as it comes and calls `onAccepted` with the number of
- * batches accepted so far; returns the clicks accepted.
+ * is accepted. Pushes every refusal to `refusals` as it comes and, after each accepted batch, waits for
+ * `onAccepted` with the number of batches accepted so far (a test holds the clients there while it acts);
+ * returns the clicks accepted.
  */
 async function send(
   gateways: Running[],
   batches: IngestBatch[],
   refusals: Refusal[],
-  onAccepted: (batches: number) => void,
+  onAccepted: (batches: number) => Promise<void>,
 ): Promise<number> {
   let accepted = 0
   let done = 0
@@ -76,7 +80,7 @@ async function send(
           refusals.push({ gateway: gateway.url, status: r.status, code: body.error?.code, retryAfter })
           await new Promise((res) => setTimeout(res, Number(retryAfter ?? 1) * 1000))
         }
-        onAccepted(++done)
+        await onAccepted(++done)
       }
     }),
   )
@@ -104,14 +108,21 @@ describe('three node processes while their NATS server restarts', () => {
     const refusals: Refusal[] = []
     let halfway!: () => void
     const reachedHalfway = new Promise<void>((r) => (halfway = r))
-    const sending = send(nodes, batches, refusals, (n) => {
+    let stopped!: () => void
+    const natsStopped = new Promise<void>((r) => (stopped = r))
+    // From halfway on, a client sends its next batch only once the server is down: however fast the
+    // first half went, the second half cannot slip in before the outage.
+    const sending = send(nodes, batches, refusals, async (n) => {
+      if (n < BATCHES / 2) return
       if (n === BATCHES / 2) halfway()
+      await natsStopped
     })
     let refusedWhileDown = 0
     let restartedAt = 0
     const outage = (async () => {
       await reachedHalfway
       await nats.stop()
+      stopped()
       // Every node's leases run out while the server is away: wait until their hosts pull nothing, and
       // until every gateway has refused a batch, so that batches cross the outage on every node.
       await waitFor(
