@@ -17,7 +17,7 @@ export interface Load {
   /** Endpoints posted to, in turn (full URLs). */
   urls: string[]
   siteKey: string
-  /** Prefix of the batch ids: a run never repeats another's. */
+  /** Prefix of the batch and session ids: a run never repeats another's. */
   run: string
   durationMs: number
   /**
@@ -67,7 +67,7 @@ async function generate({ urls, siteKey, run, durationMs, warmupMs = 0 }: Load):
       Array.from({ length: CONCURRENCY }, async () => {
         while (performance.now() < end) {
           const i = n++
-          const body = `{"siteKey":"${siteKey}","batchId":"${run}-${phase}${i}","visitorId":"v${i % 997}","sessionId":"${phase}s${i}","events":${pages[i % PAGES]}}`
+          const body = `{"siteKey":"${siteKey}","batchId":"${run}-${phase}${i}","visitorId":"v${i % 997}","sessionId":"${run}-${phase}s${i}","events":${pages[i % PAGES]}}`
           const s = performance.now()
           try {
             const res = await fetch(urls[i % urls.length]!, {
