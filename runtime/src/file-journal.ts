@@ -274,9 +274,11 @@ export class FileJournalStore implements RuntimeStore {
     }
     const logs = names.filter((n) => n.endsWith(SUFFIX))
     // Appends go to one segment at a time (usually the newest span's): the one written last may end in a
-    // torn append; in any other, a record that does not read back is damage.
+    // torn append; in any other, a record that does not read back is damage. File times come from a coarse
+    // clock (a few ms): segments appended within one of its ticks have the same time, and any of them may
+    // be the one written last.
     const modified = await Promise.all(logs.map(async (n) => (await stat(join(this.dir, n))).mtimeMs))
-    const lastWritten = modified.reduce((best, m, i) => (m >= modified[best]! ? i : best), 0)
+    const latest = Math.max(...modified)
     for (const [i, name] of logs.entries()) {
       const path = join(this.dir, name)
       const bytes = await readFile(path)
@@ -286,7 +288,7 @@ export class FileJournalStore implements RuntimeStore {
         const got = decodeRecord(bytes, off)
         if (got === undefined) {
           // A torn tail is an append that never reached fdatasync: no flush was told it was committed.
-          if (i !== lastWritten) throw new RuntimeError('RT_ERR_JOURNAL_CORRUPT', `${path} @${off}`)
+          if (modified[i] !== latest) throw new RuntimeError('RT_ERR_JOURNAL_CORRUPT', `${path} @${off}`)
           await withFile(path, 'r+', async (fh) => {
             await fh.truncate(off)
             await fh.datasync()

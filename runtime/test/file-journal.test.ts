@@ -125,6 +125,31 @@ test("a torn tail in an earlier hour's segment, appended to last, is dropped too
   await again.close()
 })
 
+test('segments with the same time may each be the one written last: a torn tail in either is dropped', async () => {
+  const { dir, inner } = await fresh()
+  const now = Date.now()
+  const j = await FileJournalStore.open(inner, dir)
+  await j.commit(record('old', 1, now - 2 * HOUR, [[1, 5]]))
+  await j.commit(record('new', 2, now, [[1, 6]]))
+  await j.close()
+  const names = await segments(dir)
+  assert.equal(names.length, 2)
+  for (const name of names) await appendFile(join(dir, name), Buffer.from([200, 0, 0, 0, 1, 2, 3]))
+  const when = new Date(now)
+  for (const name of names) await utimes(join(dir, name), when, when)
+  const again = await FileJournalStore.open(inner, dir)
+  assert.deepEqual(
+    (await again.pending()).map((r) => r.id),
+    ['old', 'new'],
+  )
+  for (const name of names)
+    assert.ok(
+      !(await readFile(join(dir, name))).subarray(-7).equals(Buffer.from([200, 0, 0, 0, 1, 2, 3])),
+      `${name} cut back`,
+    )
+  await again.close()
+})
+
 test('a damaged record in a segment not written last stops the open, naming the segment', async () => {
   const { dir, inner } = await fresh()
   const now = Date.now()
@@ -138,8 +163,9 @@ test('a damaged record in a segment not written last stops the open, naming the 
   const bytes = await readFile(path)
   bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1)
   await writeFile(path, bytes)
-  // Damage, not an append: the segment keeps the time it was last written.
-  await utimes(path, before.atime, before.mtime)
+  // Damage, not an append: the segment keeps a time before the newest segment's. (Both were written within
+  // a few ms, perhaps in one tick of the file times' clock: then either could have been written last.)
+  await utimes(path, before.atime, new Date(before.mtimeMs - 60_000))
   await assert.rejects(
     FileJournalStore.open(inner, dir),
     (e) => e instanceof RuntimeError && e.code === 'RT_ERR_JOURNAL_CORRUPT' && e.message.includes(first!),
