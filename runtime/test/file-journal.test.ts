@@ -33,6 +33,25 @@ function record(
 const segments = async (dir: string): Promise<string[]> =>
   (await readdir(dir)).filter((n) => n.endsWith('.journal')).sort()
 
+/** The start of an append cut short: a record's length and a few of its bytes. */
+const TORN = Buffer.from([200, 0, 0, 0, 1, 2, 3])
+
+/** A closed journal of two segments: record `old`, stamped two hours back, written first, then `new`. */
+async function twoSegments(): Promise<{
+  dir: string
+  inner: MemoryRuntimeStore
+  now: number
+  names: string[]
+}> {
+  const { dir, inner } = await fresh()
+  const now = Date.now()
+  const j = await FileJournalStore.open(inner, dir)
+  await j.commit(record('old', 1, now - 2 * HOUR, [[1, 5]]))
+  await j.commit(record('new', 2, now, [[1, 6]]))
+  await j.close()
+  return { dir, inner, now, names: await segments(dir) }
+}
+
 test('committed records are read back after a reopen, payloads whole, a repeated commit stored once', async () => {
   const { dir, inner } = await fresh()
   const now = Date.now()
@@ -116,7 +135,7 @@ test("a torn tail in an earlier hour's segment, appended to last, is dropped too
   await j.commit(record('late', 2, now - 2 * HOUR, [[2, 5]]))
   await j.close()
   const [earlier] = await segments(dir)
-  await appendFile(join(dir, earlier!), Buffer.from([200, 0, 0, 0, 1, 2, 3]))
+  await appendFile(join(dir, earlier!), TORN)
   const again = await FileJournalStore.open(inner, dir)
   assert.deepEqual(
     (await again.pending()).map((r) => r.id),
@@ -126,15 +145,9 @@ test("a torn tail in an earlier hour's segment, appended to last, is dropped too
 })
 
 test('segments with the same time may each be the one written last: a torn tail in either is dropped', async () => {
-  const { dir, inner } = await fresh()
-  const now = Date.now()
-  const j = await FileJournalStore.open(inner, dir)
-  await j.commit(record('old', 1, now - 2 * HOUR, [[1, 5]]))
-  await j.commit(record('new', 2, now, [[1, 6]]))
-  await j.close()
-  const names = await segments(dir)
+  const { dir, inner, now, names } = await twoSegments()
   assert.equal(names.length, 2)
-  for (const name of names) await appendFile(join(dir, name), Buffer.from([200, 0, 0, 0, 1, 2, 3]))
+  for (const name of names) await appendFile(join(dir, name), TORN)
   const when = new Date(now)
   for (const name of names) await utimes(join(dir, name), when, when)
   const again = await FileJournalStore.open(inner, dir)
@@ -143,21 +156,16 @@ test('segments with the same time may each be the one written last: a torn tail 
     ['old', 'new'],
   )
   for (const name of names)
-    assert.ok(
-      !(await readFile(join(dir, name))).subarray(-7).equals(Buffer.from([200, 0, 0, 0, 1, 2, 3])),
-      `${name} cut back`,
-    )
+    assert.ok(!(await readFile(join(dir, name))).subarray(-TORN.length).equals(TORN), `${name} cut back`)
   await again.close()
 })
 
 test('a damaged record in a segment not written last stops the open, naming the segment', async () => {
-  const { dir, inner } = await fresh()
-  const now = Date.now()
-  const j = await FileJournalStore.open(inner, dir)
-  await j.commit(record('old', 1, now - 2 * HOUR, [[1, 5]]))
-  await j.commit(record('new', 2, now, [[1, 6]]))
-  await j.close()
-  const [first] = await segments(dir)
+  const {
+    dir,
+    inner,
+    names: [first],
+  } = await twoSegments()
   const path = join(dir, first!)
   const before = await stat(path)
   const bytes = await readFile(path)
