@@ -1,4 +1,4 @@
-import { type Envelope, encodeEnvelopes, type ShardId, shardOf } from '@hm/runtime'
+import { type Envelope, encodeEnvelopes, fnv1a, type ShardId, shardOf } from '@hm/runtime'
 import { encodePageMessage, encodeSessionMessage } from './message-codec.ts'
 import { PAGE_ACTOR, type PageMessage, pageActorKey } from './page-actor.ts'
 import { SESSION_ACTOR, type SessionMessage, sessionActorKey } from './session-actor.ts'
@@ -41,12 +41,7 @@ export interface RouteOptions {
 /** FNV-1a of a session id: picks the split of a hot page. */
 function splitOf(sessionId: string, splits: number): number {
   if (splits <= 1) return 0
-  let h = 0x811c9dc5
-  for (let i = 0; i < sessionId.length; i++) {
-    h ^= sessionId.charCodeAt(i)
-    h = Math.imul(h, 0x01000193)
-  }
-  return (h >>> 0) % splits
+  return fnv1a(sessionId) % splits
 }
 
 function add(byShard: Map<ShardId, Envelope[]>, shard: ShardId, env: Envelope): void {

@@ -20,18 +20,22 @@ export const streamSeq = (n: number): StreamSeq => n as StreamSeq
  * @example shardOf('page', actorKey('site-1/pricing'), 64) // → a number in [0, 64)
  */
 export function shardOf(type: string, key: ActorKey | string, shardCount: number): ShardId {
-  let h = fnv1a(0x811c9dc5, type)
+  let h = fnv1a(type)
   h ^= 0x1f
   h = Math.imul(h, 0x01000193)
-  h = fnv1a(h, key)
-  return ((h >>> 0) % shardCount) as ShardId
+  return (fnv1a(key, h) % shardCount) as ShardId
 }
 
-/** FNV-1a of `s`'s UTF-16 units, continued from `h`. */
-function fnv1a(h: number, s: string): number {
+/**
+ * 32-bit FNV-1a of `s`'s UTF-16 units, unsigned, from `seed` (FNV's offset basis unless given; a hash's
+ * value continues one). Shards, hot-page splits, cluster placement and the snapshot filter hash with it:
+ * changing it moves data between actors and shards.
+ */
+export function fnv1a(s: string, seed = 0x811c9dc5): number {
+  let h = seed
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i)
     h = Math.imul(h, 0x01000193)
   }
-  return h
+  return h >>> 0
 }

@@ -47,6 +47,7 @@ export {
   type ActorKey,
   actorKey,
   type Brand,
+  fnv1a,
   type ShardId,
   type StreamSeq,
   shardId,

@@ -1,15 +1,11 @@
-import type { ShardId } from '../ids.ts'
+import { fnv1a, type ShardId } from '../ids.ts'
 
 /**
  * Weight of `member` for `shard`: FNV-1a over both, then the murmur3 finaliser so that ids differing in
  * one character still spread evenly. Changing it moves shards between live nodes: never do it in place.
  */
 function weight(member: string, shard: number): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < member.length; i++) {
-    h ^= member.charCodeAt(i)
-    h = Math.imul(h, 0x01000193)
-  }
+  let h = fnv1a(member)
   for (let s = shard + 1; s > 0; s = Math.floor(s / 256)) {
     h ^= 0x100 | (s % 256)
     h = Math.imul(h, 0x01000193)

@@ -1,17 +1,9 @@
+import { fnv1a } from '../ids.ts'
 import type { ActorRef } from '../store.ts'
 
 /** Bits of the filter: 4 MiB, under 1 % false positives up to about three million actors with snapshots. */
 const BITS = 2 ** 25
 const HASHES = 5
-
-function fnv1a(s: string, seed: number): number {
-  let h = seed
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i)
-    h = Math.imul(h, 0x01000193)
-  }
-  return h >>> 0
-}
 
 /**
  * Which actors may have a snapshot anywhere (the store, the host's unwritten flushes, a worker): a Bloom
