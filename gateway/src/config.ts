@@ -35,9 +35,10 @@ export const ConfigSchema = Type.Object({
   ),
   HM_SHARDS: Int(1, 4096, 64, 'Shard count; fixed for the life of the data (about 10× the node count)'),
   // Every flush writes one part to each table it touches, and ClickHouse merges those parts again: the
-  // cost is per flush, not per event. At 1 s, chDB took 18% of the platform's CPU under the ingest bench's
-  // load; at 2 s, 10%. Heatmaps merge the cells not flushed yet and the live views stream the actors'
-  // state, so neither waits for a flush; what reads ClickHouse alone (exports) lags by up to the interval.
+  // cost is per flush, not per event. Under the ingest bench's load chDB took 18-20% of the platform's CPU
+  // samples at 1 s, 10-15% at 2 s. Heatmaps merge the cells not flushed yet and the live views stream the
+  // actors' state, so neither waits for a flush; what reads ClickHouse alone (exports) lags by up to the
+  // interval.
   HM_FLUSH_INTERVAL_MS: Int(50, 60_000, 2000, 'How often actors flush their deltas to ClickHouse'),
   HM_PAGE_SPLITS: Int(
     1,
