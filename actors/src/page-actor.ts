@@ -161,8 +161,14 @@ function apply(s: PageState, m: PageMessage, ctx: ActorContext<PageMessage | Pag
   // Live-only data is kept only while someone watches the page.
   const watching = ctx.watched(pageTopic(s.siteId, s.page))
   if (!watching && s.live.size > 0) s.live.clear()
+  // One dims object for each run of alike events (a batch's are mostly of one type, viewport and hour),
+  // not one per event: the grid keeps an object it is given as it is, and it is never changed.
+  let d: CellDims | undefined
   for (const e of m.events) {
-    const d: CellDims = { type: e.type, viewport: viewportClass(e.vw), device, country, hour: hourOf(e.ts) }
+    const viewport = viewportClass(e.vw)
+    const hour = hourOf(e.ts)
+    if (d === undefined || d.type !== e.type || d.viewport !== viewport || d.hour !== hour)
+      d = { type: e.type, viewport, device, country, hour }
     switch (e.type) {
       case 'click':
         record(s, watching, d, cellX(e.x, e.dw), cellY(e.y), 1)

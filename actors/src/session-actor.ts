@@ -9,6 +9,7 @@ import {
   type PendingEvents,
   pendingColumns,
   pendingEvents,
+  reserveTimeline,
   type Timeline,
   timelineEntries,
 } from './session-columns.ts'
@@ -260,20 +261,7 @@ function keep(s: SessionState, e: SessionEvent): void {
       break
   }
   s.pending ??= pendingEvents(1)
-  addPending(s.pending, {
-    ts: e.ts,
-    type: e.type,
-    page: e.page,
-    x,
-    y,
-    vw: e.vw,
-    vh: e.vh,
-    dw: e.dw,
-    dh: e.dh,
-    selector,
-    value,
-    referrer,
-  })
+  addPending(s.pending, e.ts, e.type, e.page, x, y, e.vw, e.vh, e.dw, e.dh, selector, value, referrer)
 }
 
 /** The raw events kept since the last drain, as the session's `session_events_v6` row. */
@@ -444,7 +432,10 @@ export const sessionActor = defineActor<SessionState, Msg, SessionRecord>({
     if (s.os === '' && m.os) s.os = m.os
     if (s.country === '' && m.country) s.country = m.country
     // Room for this message's events at once (keep() makes room for one when it finds none).
-    if (m.events.length > 0) s.pending ??= pendingEvents(m.events.length)
+    if (m.events.length > 0) {
+      s.pending ??= pendingEvents(m.events.length)
+      reserveTimeline(s.timeline, MAX_TIMELINE, m.events.length)
+    }
     for (const e of m.events) applyEvent(s, e)
     s.summaryDirty = true
     const topic = siteTopic(s.siteId)

@@ -30,8 +30,19 @@ export interface Timeline {
   length: number
 }
 
+/** Shared by every empty timeline: a session gets room of its own when its first message comes. */
+const NO_ROOM = new Float64Array(0)
+
 export function emptyTimeline(): Timeline {
-  return { data: new Float64Array(16 * TIMELINE_WIDTH), length: 0 }
+  return { data: NO_ROOM, length: 0 }
+}
+
+/**
+ * Room for `n` more entries at once (a message's events): one buffer of the size needed, where growing
+ * entry by entry would allocate and copy one buffer per doubling. Never past `max`.
+ */
+export function reserveTimeline(t: Timeline, max: number, n: number): void {
+  t.data = roomFor(t.data, t.length, Math.min(max, t.length + n), TIMELINE_WIDTH)
 }
 
 export function addToTimeline(
@@ -73,22 +84,6 @@ export function timelineEntries(t: Timeline): Array<[number, HeatmapType, number
 /** Numbers per raw event: ts, type, x, y, vw, vh, dw, dh, value. */
 const EVENT_WIDTH = 9
 
-/** The fields of one raw event as `session_events_v6` stores them (the viewport class follows from vw). */
-export interface RawEvent {
-  ts: number
-  type: HeatmapType
-  page: string
-  x: number
-  y: number
-  vw: number
-  vh: number
-  dw: number
-  dh: number
-  selector: string
-  value: number
-  referrer: string
-}
-
 /** Raw events not yet drained: numbers in one array, pages by reference, the rare texts apart. */
 export interface PendingEvents {
   nums: Float64Array
@@ -102,21 +97,39 @@ export function pendingEvents(room: number): PendingEvents {
   return { nums: new Float64Array(Math.max(1, room) * EVENT_WIDTH), length: 0, page: [], texts: [] }
 }
 
-export function addPending(p: PendingEvents, e: RawEvent): void {
+/**
+ * Adds one raw event: the fields of a `session_events_v6` event (the viewport class follows from vw), as
+ * arguments rather than an object, which would be one more allocation per event on the workers' hot path.
+ */
+export function addPending(
+  p: PendingEvents,
+  ts: number,
+  type: HeatmapType,
+  page: string,
+  x: number,
+  y: number,
+  vw: number,
+  vh: number,
+  dw: number,
+  dh: number,
+  selector: string,
+  value: number,
+  referrer: string,
+): void {
   p.nums = roomFor(p.nums, p.length, p.length + 1, EVENT_WIDTH)
   const at = p.length * EVENT_WIDTH
   const n = p.nums
-  n[at] = e.ts
-  n[at + 1] = codeOf(e.type)
-  n[at + 2] = e.x
-  n[at + 3] = e.y
-  n[at + 4] = e.vw
-  n[at + 5] = e.vh
-  n[at + 6] = e.dw
-  n[at + 7] = e.dh
-  n[at + 8] = e.value
-  p.page.push(e.page)
-  if (e.selector !== '' || e.referrer !== '') p.texts.push([p.length, e.selector, e.referrer])
+  n[at] = ts
+  n[at + 1] = codeOf(type)
+  n[at + 2] = x
+  n[at + 3] = y
+  n[at + 4] = vw
+  n[at + 5] = vh
+  n[at + 6] = dw
+  n[at + 7] = dh
+  n[at + 8] = value
+  p.page.push(page)
+  if (selector !== '' || referrer !== '') p.texts.push([p.length, selector, referrer])
   p.length++
 }
 
