@@ -27,9 +27,15 @@ export const MAX_PAGEVIEWS_PER_S = 10
 /** The most events of `type` that fall within any one second of their timestamps. */
 function densest(events: readonly WireEvent[], type: WireEvent['type']): number {
   const ts: number[] = []
-  for (const e of events) if (e.type === type) ts.push(e.ts)
+  let sorted = true
+  for (const e of events) {
+    if (e.type !== type) continue
+    if (ts.length > 0 && e.ts < ts[ts.length - 1]!) sorted = false
+    ts.push(e.ts)
+  }
   if (ts.length <= 1) return ts.length
-  ts.sort((a, b) => a - b)
+  // The SDK sends events in the order they happened: sorting (and its copy) is for the batches that are not.
+  if (!sorted) ts.sort((a, b) => a - b)
   let best = 1
   let lo = 0
   for (let hi = 0; hi < ts.length; hi++) {
