@@ -9,6 +9,7 @@ import {
   RageEvent,
   ScrollEvent,
 } from '@hm/actors'
+import { type TObject, Type } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { Endpoint } from './endpoints.ts'
 
@@ -23,6 +24,59 @@ const checkEvent = {
   attention: TypeCompiler.Compile(AttentionEvent),
 }
 const dotted = (path: string): string => path.replace(/^\//, '').replaceAll('/', '.')
+
+/**
+ * A closed object schema as the checks of its properties, compiled without the closure, and the names it
+ * allows. TypeBox checks a closed object with `Object.getOwnPropertyNames(value).every(key =>
+ * [...names].includes(key))`: an array of names and an array literal per name, per event. Under the ingest
+ * bench that was an eighth of everything the gateway's thread allocated.
+ */
+function opened(schema: TObject) {
+  return {
+    check: TypeCompiler.Compile(Type.Object(schema.properties)),
+    names: new Set(Object.keys(schema.properties)),
+  }
+}
+const batchFields = opened(
+  Type.Object({
+    ...IngestBatchSchema.properties,
+    events: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 500 }),
+  }),
+)
+const eventFields = new Map(
+  Object.entries({
+    pageview: opened(PageviewEvent),
+    click: opened(ClickEvent),
+    move: opened(MoveEvent),
+    scroll: opened(ScrollEvent),
+    rage: opened(RageEvent),
+    dead: opened(DeadEvent),
+    attention: opened(AttentionEvent),
+  }),
+)
+
+/** Whether every enumerable property of `value` is one of `names` (no array, no set is made). */
+function onlyNames(value: object, names: ReadonlySet<string>): boolean {
+  for (const key in value) if (!names.has(key)) return false
+  return true
+}
+
+/**
+ * The wire schema's verdict on a value `JSON.parse` made, without TypeBox's check of closed objects: the
+ * same checks of each field, and the names of an object's properties tested in place. The schema's
+ * union of events is decided by `type`, which every member fixes to a different literal. For such a value
+ * (plain objects, every property its own and enumerable) the answer is the schema's own; the gateway
+ * still asks the schema whenever this says no, so an answer of no costs only time.
+ */
+export function matchesWireSchema(value: unknown): value is IngestBatch {
+  if (!batchFields.check.Check(value) || !onlyNames(value as object, batchFields.names)) return false
+  for (const e of (value as { events: unknown[] }).events) {
+    if (typeof e !== 'object' || e === null) return false
+    const fields = eventFields.get((e as { type?: unknown }).type as string)
+    if (fields === undefined || !fields.check.Check(e) || !onlyNames(e, fields.names)) return false
+  }
+  return true
+}
 
 /** The first problem of an invalid batch, naming its field (inside an event, by the event's own type). */
 function describeInvalid(value: unknown): string {
@@ -50,7 +104,7 @@ export function validateBatch(
   value: unknown,
   endpoint: Endpoint,
 ): { batch: IngestBatch; problem?: undefined } | { batch?: undefined; problem: string } {
-  if (!checkBatch.Check(value)) return { problem: describeInvalid(value) }
+  if (!matchesWireSchema(value) && !checkBatch.Check(value)) return { problem: describeInvalid(value) }
   if (endpoint.types !== undefined) {
     const i = value.events.findIndex((e) => !endpoint.types!.has(e.type))
     if (i >= 0)
