@@ -10,7 +10,7 @@ import {
   type ViewportClass,
   viewportClass,
 } from './grid.ts'
-import { decodePageMessage, isEncodedMessage } from './message-codec.ts'
+import { type Events, eventsOf, isEncodedMessage, readPageMessage } from './message-codec.ts'
 import { type CellDims, PendingGrid } from './pending-grid.ts'
 import type { WireEvent } from './wire.ts'
 
@@ -155,7 +155,12 @@ function publishLive(s: PageState, ctx: ActorContext<PageMessage | PageLiveTick>
   ctx.publish(pageTopic(s.siteId, s.page), delta)
 }
 
-function apply(s: PageState, m: PageMessage, ctx: ActorContext<PageMessage | PageLiveTick>): void {
+function apply(
+  s: PageState,
+  m: Omit<PageMessage, 'events'>,
+  events: Events<PageEvent>,
+  ctx: ActorContext<PageMessage | PageLiveTick>,
+): void {
   const device = m.device ?? ''
   const country = m.country ?? ''
   // Live-only data is kept only while someone watches the page.
@@ -164,7 +169,8 @@ function apply(s: PageState, m: PageMessage, ctx: ActorContext<PageMessage | Pag
   // One dims object for each run of alike events (a batch's are mostly of one type, viewport and hour),
   // not one per event: the grid keeps an object it is given as it is, and it is never changed.
   let d: CellDims | undefined
-  for (const e of m.events) {
+  while (events.left > 0) {
+    const e = events.next()
     const viewport = viewportClass(e.vw)
     const hour = hourOf(e.ts)
     if (d === undefined || d.type !== e.type || d.viewport !== viewport || d.hour !== hour)
@@ -234,14 +240,16 @@ export const pageActor = defineActor<PageState, PageMessage | PageLiveTick | Uin
     lastLiveAt: 0,
   }),
   receive: (s, message, ctx) => {
-    // As routed (`encodePageMessage`), or an object (a message stored before that layout, or a tick).
-    const m = isEncodedMessage(message) ? decodePageMessage(message) : message
-    if ('tick' in m) {
+    // As routed (`encodePageMessage`), read one event at a time, or an object (a message stored before
+    // that layout, or a tick).
+    if (isEncodedMessage(message)) {
+      const { message: m, events } = readPageMessage(message)
+      apply(s, m, events, ctx)
+    } else if ('tick' in message) {
       s.liveScheduled = false
       publishLive(s, ctx)
       return s
-    }
-    apply(s, m, ctx)
+    } else apply(s, message, eventsOf(message.events), ctx)
     publishLive(s, ctx)
     return s
   },

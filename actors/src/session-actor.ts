@@ -1,6 +1,6 @@
 import { type ActorContext, type ActorKey, defineActor, packedMap } from '@hm/runtime'
 import { depthBand, hourOf, type ViewportClass, viewportClass } from './grid.ts'
-import { decodeSessionMessage, isEncodedMessage } from './message-codec.ts'
+import { type Events, eventsOf, isEncodedMessage, readSessionMessage } from './message-codec.ts'
 import type { PageEvent } from './page-actor.ts'
 import {
   addPending,
@@ -377,6 +377,24 @@ export function summaryRow(s: SessionState): SessionRow {
   ]
 }
 
+const NO_EVENTS: Events<SessionEvent> = eventsOf([])
+
+/**
+ * A message as its header (or tick, or forget) and its events: read from the routed layout
+ * (`encodeSessionMessage`) one event at a time, or taken from an object (a message stored before that
+ * layout, a tick, a forget).
+ */
+function opened(message: Msg): {
+  m: Omit<SessionMessage, 'events'> | SessionTick | SessionForget
+  events: Events<SessionEvent>
+} {
+  if (isEncodedMessage(message)) {
+    const { message: m, events } = readSessionMessage(message)
+    return { m, events }
+  }
+  return { m: message, events: 'events' in message ? eventsOf(message.events) : NO_EVENTS }
+}
+
 export interface SessionAskTimeline {
   kind: 'timeline'
 }
@@ -395,8 +413,7 @@ export const sessionActor = defineActor<SessionState, Msg, SessionRecord>({
   type: SESSION_ACTOR,
   initial: (key) => fresh(key),
   receive: (s, message, ctx) => {
-    // As routed (`encodeSessionMessage`), or an object (a message stored before that layout, a tick, a forget).
-    const m = isEncodedMessage(message) ? decodeSessionMessage(message) : message
+    const { m, events } = opened(message)
     if ('forget' in m) {
       if (s.visitorId !== '' && s.visitorId !== m.forget) return s
       ctx.cancelTimer('idle')
@@ -432,15 +449,16 @@ export const sessionActor = defineActor<SessionState, Msg, SessionRecord>({
     if (s.os === '' && m.os) s.os = m.os
     if (s.country === '' && m.country) s.country = m.country
     // Room for this message's events at once (keep() makes room for one when it finds none).
-    if (m.events.length > 0) {
-      s.pending ??= pendingEvents(m.events.length)
-      reserveTimeline(s.timeline, MAX_TIMELINE, m.events.length)
+    const count = events.left
+    if (count > 0) {
+      s.pending ??= pendingEvents(count)
+      reserveTimeline(s.timeline, MAX_TIMELINE, count)
     }
-    for (const e of m.events) applyEvent(s, e)
+    while (events.left > 0) applyEvent(s, events.next())
     s.summaryDirty = true
     const topic = siteTopic(s.siteId)
     if (ctx.watched(topic)) {
-      const activity: SiteActivity = { sessionId: s.sessionId, events: m.events.length, at: s.lastSeenAt }
+      const activity: SiteActivity = { sessionId: s.sessionId, events: count, at: s.lastSeenAt }
       ctx.publish(topic, activity)
     }
     armIdle(s, ctx)
