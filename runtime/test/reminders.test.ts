@@ -70,3 +70,38 @@ test('a cancelled reminder, or one of a shard given up, never fires', () => {
   advance(400)
   assert.deepEqual(fired, ['c@100'])
 })
+
+test('many reminders, set, moved and cancelled in any order, each fire once at its latest time', () => {
+  // A reference model beside the schedule: each key's latest time and shard.
+  let seed = 7
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff
+    return seed % n
+  }
+  const want = new Map<string, { t: number; shard: number }>()
+  let seen = 0
+  for (let step = 0; step < 200; step++) {
+    for (let i = 0; i < 20; i++) {
+      const key = `k${rnd(300)}`
+      const when = rnd(10) === 0 ? null : now + 1 + rnd(2000)
+      const shard = 1 + rnd(3)
+      schedule.set(at(key, when, shard))
+      if (when === null) want.delete(key)
+      else want.set(key, { t: when, shard })
+    }
+    if (step % 50 === 49) {
+      schedule.dropShard(2)
+      for (const [key, w] of [...want]) if (w.shard === 2) want.delete(key)
+    }
+    assert.equal(schedule.size, want.size)
+    const to = now + rnd(40)
+    const due = [...want].filter(([, w]) => w.t <= to)
+    advance(to - now)
+    for (const [key] of due) want.delete(key)
+    assert.deepEqual(fired.slice(seen).sort(), due.map(([key]) => `${key}@${now}`).sort())
+    seen = fired.length
+  }
+  advance(5000)
+  assert.equal(fired.length, seen + want.size)
+  assert.equal(schedule.size, 0)
+})
