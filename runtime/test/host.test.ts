@@ -3,6 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
+import { DELIVERY_GAP_MS } from '../src/host/pool.ts'
+import type { WorkerTask } from '../src/host/types.ts'
 import {
   type DeadLetter,
   encodeEnvelopes,
@@ -65,6 +67,45 @@ describe('runtime host', () => {
     await transport.close()
     assert.deepEqual(dead, [])
     for (const k of keys) assert.equal(sink.totals.get(k), 100, k)
+  })
+
+  test('a busy worker gets a delivery task at most every DELIVERY_GAP_MS, with every part handed in meanwhile', async () => {
+    const transport = await InProcessTransport.open()
+    const sink = new RecordingSink()
+    const host = new RuntimeHost({
+      transport,
+      sink,
+      workerFile,
+      shardCount: SHARDS,
+      threads: 2,
+      flushIntervalMs: 50,
+    })
+    // Each delivery task as it leaves: when, to which worker slot, with how many shard parts.
+    const sent: Array<{ at: number; slot: number; parts: number }> = []
+    const run = host.pool.run.bind(host.pool)
+    host.pool.run = ((task: WorkerTask, transfer?: ArrayBuffer[]) => {
+      if (task.kind === 'deliver')
+        sent.push({ at: performance.now(), slot: host.pool.slotOf(task.shard), parts: task.parts.length })
+      return run(task, transfer)
+    }) as typeof host.pool.run
+    await host.start()
+    const keys = Array.from({ length: 40 }, (_, i) => `k${i}`)
+    await publishCounts(transport, keys, 100, 'gap')
+    await waitFor(() => host.stats().applied === 4000)
+    await host.stop()
+    await transport.close()
+    for (const k of keys) assert.equal(sink.totals.get(k), 100, k)
+    for (const slot of [0, 1]) {
+      const times = sent.filter((s) => s.slot === slot).map((s) => s.at)
+      // Timers count whole milliseconds: one may fire up to a millisecond before its time.
+      for (let i = 1; i < times.length; i++)
+        assert.ok(
+          times[i]! - times[i - 1]! >= DELIVERY_GAP_MS - 1,
+          `slot ${slot}: ${times[i]! - times[i - 1]!} ms`,
+        )
+    }
+    // 800 stream messages over 8 shards: tasks carried several shards' parts at once.
+    assert.ok(sent.some((s) => s.parts > 1))
   })
 
   test("the workers' drain encoder sees what the host shares, from the next flush on", async () => {
