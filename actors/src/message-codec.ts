@@ -354,13 +354,21 @@ export class EventCursor<E extends PageEvent> implements Events<E> {
     }
     return e as unknown as E
   }
-}
 
-/** An event of a cursor as an object of its own, without its absent fields (what `decode…` return). */
-function own<E extends PageEvent>(e: E): E {
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(e)) if (v !== undefined) out[k] = k === 'ms' ? [...(v as number[])] : v
-  return out as E
+  /**
+   * The events left, each an object of its own without its absent fields (and a page message's without a
+   * page): what `decodePageMessage` and `decodeSessionMessage` return.
+   */
+  rest(): E[] {
+    const out: E[] = []
+    while (this.left > 0) {
+      const e: Record<string, unknown> = {}
+      for (const [k, v] of Object.entries(this.next()))
+        if (v !== undefined && (this.session || k !== 'page')) e[k] = k === 'ms' ? [...(v as number[])] : v
+      out.push(e as E)
+    }
+    return out
+  }
 }
 
 /** A page actor's message; events may carry fields the page actor does not read (url, page): they are left out. */
@@ -390,13 +398,8 @@ export function readPageMessage(bytes: Uint8Array): {
 }
 
 export function decodePageMessage(bytes: Uint8Array): PageMessage {
-  const { message, events: cursor } = readPageMessage(bytes)
-  const events: PageEvent[] = []
-  while (cursor.left > 0) {
-    const { page: _page, ...e } = own(cursor.next() as SessionEvent)
-    events.push(e as PageEvent)
-  }
-  return { ...message, events }
+  const { message, events } = readPageMessage(bytes)
+  return { ...message, events: events.rest() }
 }
 
 /** A session actor's message; a url on the events is left out. */
@@ -441,8 +444,6 @@ export function readSessionMessage(bytes: Uint8Array): {
 }
 
 export function decodeSessionMessage(bytes: Uint8Array): SessionMessage {
-  const { message, events: cursor } = readSessionMessage(bytes)
-  const events: SessionEvent[] = []
-  while (cursor.left > 0) events.push(own(cursor.next()))
-  return { ...message, events }
+  const { message, events } = readSessionMessage(bytes)
+  return { ...message, events: events.rest() }
 }
