@@ -100,4 +100,18 @@ describe('ingest validation', () => {
       assert.match(validateBatch(v, collect).problem ?? '', /events\.0/, extra)
     }
   })
+
+  test('an event type that names a property of every object is refused as a type, not thrown on', () => {
+    for (const type of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      const v: unknown = JSON.parse(
+        `{"siteKey":"abcd1234","batchId":"abcd1234","visitorId":"v","sessionId":"s","events":[{"type":"${type}","ts":1}]}`,
+      )
+      assert.equal(matchesWireSchema(v), false, type)
+      assert.match(
+        validateBatch(v, collect).problem ?? '',
+        /^events\.0\.type: must be one of pageview, click/,
+        type,
+      )
+    }
+  })
 })
