@@ -382,6 +382,16 @@ export function encodePageMessage(m: PageMessage): Uint8Array {
   return w.done()
 }
 
+/** The optional header strings of each kind of message, in their order on the wire. */
+const PAGE_HEADER = ['device', 'country'] as const
+const SESSION_HEADER = ['device', 'browser', 'os', 'country'] as const
+
+/** The next header string into `message[key]`; an absent one (written empty) is left out. */
+function readOptional<K extends string>(r: Reader, message: { [k in K]?: string }, key: K): void {
+  const v = r.str()
+  if (v !== undefined) message[key] = v
+}
+
 /** A page message's header, and its events as a cursor (see `EventCursor`). */
 export function readPageMessage(bytes: Uint8Array): {
   message: Omit<PageMessage, 'events'>
@@ -390,10 +400,7 @@ export function readPageMessage(bytes: Uint8Array): {
   const r = new Reader(bytes)
   if (r.u8() !== PAGE) throw new RangeError('message: not a page message')
   const message: Omit<PageMessage, 'events'> = {}
-  const device = r.str()
-  const country = r.str()
-  if (device !== undefined) message.device = device
-  if (country !== undefined) message.country = country
+  for (const key of PAGE_HEADER) readOptional(r, message, key)
   return { message, events: new EventCursor(r, false) }
 }
 
@@ -432,14 +439,7 @@ export function readSessionMessage(bytes: Uint8Array): {
   const r = new Reader(bytes)
   if (r.u8() !== SESSION) throw new RangeError('message: not a session message')
   const message: Omit<SessionMessage, 'events'> = { visitorId: r.text() }
-  const device = r.str()
-  const browser = r.str()
-  const os = r.str()
-  const country = r.str()
-  if (device !== undefined) message.device = device
-  if (browser !== undefined) message.browser = browser
-  if (os !== undefined) message.os = os
-  if (country !== undefined) message.country = country
+  for (const key of SESSION_HEADER) readOptional(r, message, key)
   return { message, events: new EventCursor(r, true) }
 }
 

@@ -385,14 +385,11 @@ const NO_EVENTS: Events<SessionEvent> = eventsOf([])
  * layout, a tick, a forget).
  */
 function opened(message: Msg): {
-  m: Omit<SessionMessage, 'events'> | SessionTick | SessionForget
+  message: Omit<SessionMessage, 'events'> | SessionTick | SessionForget
   events: Events<SessionEvent>
 } {
-  if (isEncodedMessage(message)) {
-    const { message: m, events } = readSessionMessage(message)
-    return { m, events }
-  }
-  return { m: message, events: 'events' in message ? eventsOf(message.events) : NO_EVENTS }
+  if (isEncodedMessage(message)) return readSessionMessage(message)
+  return { message, events: 'events' in message ? eventsOf(message.events) : NO_EVENTS }
 }
 
 export interface SessionAskTimeline {
@@ -413,7 +410,7 @@ export const sessionActor = defineActor<SessionState, Msg, SessionRecord>({
   type: SESSION_ACTOR,
   initial: (key) => fresh(key),
   receive: (s, message, ctx) => {
-    const { m, events } = opened(message)
+    const { message: m, events } = opened(message)
     if ('forget' in m) {
       if (s.visitorId !== '' && s.visitorId !== m.forget) return s
       ctx.cancelTimer('idle')

@@ -23,8 +23,8 @@ import type {
  * took 11% of its thread's time (V8 profile; wall time, as a post that wakes the worker may give it the
  * core). A worker that finishes sooner gets its next task this long after the last one left, with every
  * part handed in meanwhile: 200 tasks a second, 5.8%, and the shards' pull loops ran less often too (7.5%
- * of the thread to 2.2%). A quiet worker gets a part at once; the live
- * views coalesce to 200 ms, far above the wait.
+ * of the thread to 2.2%). A quiet worker gets a part at once; the live views coalesce to 200 ms, far
+ * above the wait.
  */
 export const DELIVERY_GAP_MS = 4
 

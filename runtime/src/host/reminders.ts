@@ -97,14 +97,7 @@ export class ReminderSchedule {
     const now = this.now()
     for (let first = this.heap[0]; first !== undefined && first.at <= now; first = this.heap[0]) {
       this.remove(first)
-      const due: Due = {
-        type: first.type,
-        key: first.key,
-        shard: first.shard,
-        name: first.name,
-        at: first.at,
-        message: first.message,
-      }
+      const { id: _id, slot: _slot, ...due } = first
       this.fired.push({ ...due, at: null, message: new Uint8Array() })
       this.fire(due)
     }
