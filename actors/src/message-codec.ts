@@ -218,39 +218,16 @@ function writeEvent(w: Writer, e: PageEvent, flags: number): void {
  * 50 objects (and a boxed ts each) that the workers allocated and dropped at once, a third of what they
  * allocated under the ingest bench. Optional fields are there, `undefined` when absent.
  */
+/** The fields every event has, zero. */
+const common = () => ({ ts: 0, vw: 0, vh: 0, dw: 0, dh: 0, page: '' })
 const scratch: { [T in EventType]: SessionEvent & { type: T } } = {
-  pageview: { type: 'pageview', ts: 0, vw: 0, vh: 0, dw: 0, dh: 0, referrer: undefined, page: '' },
-  click: {
-    type: 'click',
-    ts: 0,
-    vw: 0,
-    vh: 0,
-    dw: 0,
-    dh: 0,
-    x: 0,
-    y: 0,
-    selector: undefined,
-    ox: undefined,
-    oy: undefined,
-    page: '',
-  },
-  move: { type: 'move', ts: 0, vw: 0, vh: 0, dw: 0, dh: 0, x: 0, y: 0, rest: 0, page: '' },
-  scroll: { type: 'scroll', ts: 0, vw: 0, vh: 0, dw: 0, dh: 0, depth: 0, page: '' },
-  rage: {
-    type: 'rage',
-    ts: 0,
-    vw: 0,
-    vh: 0,
-    dw: 0,
-    dh: 0,
-    x: 0,
-    y: 0,
-    count: 0,
-    selector: undefined,
-    page: '',
-  },
-  dead: { type: 'dead', ts: 0, vw: 0, vh: 0, dw: 0, dh: 0, x: 0, y: 0, selector: undefined, page: '' },
-  attention: { type: 'attention', ts: 0, vw: 0, vh: 0, dw: 0, dh: 0, band0: 0, ms: [] as number[], page: '' },
+  pageview: { type: 'pageview', ...common(), referrer: undefined },
+  click: { type: 'click', ...common(), x: 0, y: 0, selector: undefined, ox: undefined, oy: undefined },
+  move: { type: 'move', ...common(), x: 0, y: 0, rest: 0 },
+  scroll: { type: 'scroll', ...common(), depth: 0 },
+  rage: { type: 'rage', ...common(), x: 0, y: 0, count: 0, selector: undefined },
+  dead: { type: 'dead', ...common(), x: 0, y: 0, selector: undefined },
+  attention: { type: 'attention', ...common(), band0: 0, ms: [] as number[] },
 }
 
 /** Reads the next event into its type's scratch object; `flags` are left in `r.flags`. */
