@@ -11,6 +11,7 @@ import {
   InProcessTransport,
   MemoryRuntimeStore,
   RuntimeHost,
+  type RuntimeHostOptions,
   type ShardId,
   shardOf,
 } from '../src/index.ts'
@@ -18,6 +19,22 @@ import { RecordingSink, waitFor } from './helpers.ts'
 
 const SHARDS = 8
 const workerFile = new URL('./fixtures/counter-worker.ts', import.meta.url)
+
+/** A host of the counter worker over an in-memory transport and a recording sink; not started yet. */
+async function counterHost(options: Partial<RuntimeHostOptions> = {}) {
+  const transport = await InProcessTransport.open()
+  const sink = new RecordingSink()
+  const host = new RuntimeHost({
+    transport,
+    sink,
+    workerFile,
+    shardCount: SHARDS,
+    threads: 2,
+    flushIntervalMs: 50,
+    ...options,
+  })
+  return { transport, sink, host }
+}
 
 const dirs: string[] = []
 after(async () => {
@@ -45,18 +62,8 @@ async function publishCounts(
 
 describe('runtime host', () => {
   test('every published message is applied once, in order per actor, and flushed to the sink', async () => {
-    const transport = await InProcessTransport.open()
-    const sink = new RecordingSink()
     const dead: DeadLetter[] = []
-    const host = new RuntimeHost({
-      transport,
-      sink,
-      workerFile,
-      shardCount: SHARDS,
-      threads: 2,
-      flushIntervalMs: 50,
-      onDeadLetter: (l) => dead.push(l),
-    })
+    const { transport, sink, host } = await counterHost({ onDeadLetter: (l) => dead.push(l) })
     await host.start()
     const keys = Array.from({ length: 40 }, (_, i) => `k${i}`)
     await publishCounts(transport, keys, 100, 'a')
@@ -70,16 +77,7 @@ describe('runtime host', () => {
   })
 
   test('a busy worker gets a delivery task at most every DELIVERY_GAP_MS, with every part handed in meanwhile', async () => {
-    const transport = await InProcessTransport.open()
-    const sink = new RecordingSink()
-    const host = new RuntimeHost({
-      transport,
-      sink,
-      workerFile,
-      shardCount: SHARDS,
-      threads: 2,
-      flushIntervalMs: 50,
-    })
+    const { transport, sink, host } = await counterHost()
     // Each delivery task as it leaves: when, to which worker slot, with how many shard parts.
     const sent: Array<{ at: number; slot: number; parts: number }> = []
     const run = host.pool.run.bind(host.pool)
@@ -109,14 +107,8 @@ describe('runtime host', () => {
   })
 
   test("the workers' drain encoder sees what the host shares, from the next flush on", async () => {
-    const transport = await InProcessTransport.open()
-    const sink = new RecordingSink()
-    const host = new RuntimeHost({
-      transport,
-      sink,
+    const { transport, sink, host } = await counterHost({
       workerFile: new URL('./fixtures/scaled-worker.ts', import.meta.url),
-      shardCount: SHARDS,
-      threads: 2,
       flushIntervalMs: 60_000,
     })
     host.share('scale', 10)
@@ -184,19 +176,12 @@ describe('runtime host', () => {
   })
 
   test('a sink failure keeps the drained records and writes them at the next interval', async () => {
-    const transport = await InProcessTransport.open()
-    const sink = new RecordingSink()
-    sink.failNext = 3
     const errors: string[] = []
-    const host = new RuntimeHost({
-      transport,
-      sink,
-      workerFile,
-      shardCount: SHARDS,
-      threads: 2,
+    const { transport, sink, host } = await counterHost({
       flushIntervalMs: 10,
       onError: (_e, where) => errors.push(where),
     })
+    sink.failNext = 3
     await host.start()
     await publishCounts(transport, ['x', 'y'], 50, 'f')
     await waitFor(
@@ -210,15 +195,8 @@ describe('runtime host', () => {
   })
 
   test('a throwing handler becomes a dead letter; the worker and other actors go on', async () => {
-    const transport = await InProcessTransport.open()
-    const sink = new RecordingSink()
     const dead: DeadLetter[] = []
-    const host = new RuntimeHost({
-      transport,
-      sink,
-      workerFile,
-      shardCount: SHARDS,
-      threads: 2,
+    const { transport, sink, host } = await counterHost({
       flushIntervalMs: 10,
       onDeadLetter: (l) => dead.push(l),
     })
