@@ -213,13 +213,13 @@ function writeEvent(w: Writer, e: PageEvent, flags: number): void {
   }
 }
 
+/** The fields every event has, zero. */
+const common = () => ({ ts: 0, vw: 0, vh: 0, dw: 0, dh: 0, page: '' })
 /**
  * The event objects a cursor reads into, one per type, reused by every read: 50 events of a message were
  * 50 objects (and a boxed ts each) that the workers allocated and dropped at once, a third of what they
  * allocated under the ingest bench. Optional fields are there, `undefined` when absent.
  */
-/** The fields every event has, zero. */
-const common = () => ({ ts: 0, vw: 0, vh: 0, dw: 0, dh: 0, page: '' })
 const scratch: { [T in EventType]: SessionEvent & { type: T } } = {
   pageview: { type: 'pageview', ...common(), referrer: undefined },
   click: { type: 'click', ...common(), x: 0, y: 0, selector: undefined, ox: undefined, oy: undefined },
