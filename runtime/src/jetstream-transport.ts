@@ -189,11 +189,7 @@ export class JetStreamTransport implements Transport {
         from = 0
       }
     }
-    try {
-      await this.jsm.consumers.delete(stream, name)
-    } catch (e) {
-      if (!isApiError(e, JetStreamApiCodes.ConsumerNotFound)) throw e
-    }
+    await this.deleteDurable(name)
     await this.jsm.consumers.add(stream, {
       durable_name: name,
       filter_subject: this.subject(shard),
@@ -205,6 +201,23 @@ export class JetStreamTransport implements Transport {
       max_deliver: -1,
     })
     return from
+  }
+
+  /** Deletes the durable of that name, if there is one. */
+  private async deleteDurable(name: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.jsm.consumers.delete(this.options.stream, name)
+        return
+      } catch (e) {
+        if (isApiError(e, JetStreamApiCodes.ConsumerNotFound)) return
+        // The server can fail a delete after it took the durable out of the stream: it could not remove the
+        // durable's directory while the durable's state was still being flushed into it. Asked again, it
+        // finds no durable of that name.
+        if (!isServerFailure(e) || attempt === DELETE_ATTEMPTS) throw e
+      }
+      await new Promise((r) => setTimeout(r, 25 * 2 ** attempt))
+    }
   }
 
   private async ensureStream(): Promise<void> {
@@ -235,6 +248,14 @@ export class JetStreamTransport implements Transport {
       num_replicas: o.replicas,
     })
   }
+}
+
+/** How often `bind` asks the server to delete a shard's durable before it gives up. */
+const DELETE_ATTEMPTS = 5
+
+/** An error the server answered with about itself (status 500), not about the request. */
+function isServerFailure(e: unknown): boolean {
+  return e instanceof JetStreamApiError && e.status === 500
 }
 
 function resolve(o: JetStreamTransportOptions): ResolvedOptions {

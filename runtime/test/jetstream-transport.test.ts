@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import { type JetStreamManager, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream'
-import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { type JetStreamManager, jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream'
+import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node'
 import {
   JetStreamTransport,
   type JetStreamTransportOptions,
@@ -110,6 +110,84 @@ describe('JetStream transport specifics', () => {
     c.rewind(streamSeq(0))
     assert.deepEqual(await pullTexts(c, 4), ['d2', 'd3', 'd4', 'd5'])
     await t.close()
+  })
+
+  /**
+   * A connection that hands each JetStream API request to the server, then lets `answer` replace what the
+   * server answered (it returns undefined to keep it). `ask` is the connection's own request, untouched.
+   */
+  async function answering(
+    answer: (subject: string, ask: NatsConnection['request']) => Promise<Msg | undefined>,
+  ): Promise<NatsConnection> {
+    const nc = await connect({ servers })
+    const ask = nc.request.bind(nc)
+    nc.request = async (subject, payload, opts) => {
+      const real = await ask(subject, payload, opts)
+      return (await answer(subject, ask)) ?? real
+    }
+    return nc
+  }
+
+  /** Five messages on shard 3, served to a first node that acknowledged the first two and then stopped. */
+  async function servedAndStopped(options: JetStreamTransportOptions): Promise<JetStreamTransport> {
+    const first = await JetStreamTransport.open(options)
+    const seqs: number[] = []
+    for (let i = 0; i < 5; i++) seqs.push((await first.publish(shardId(3), bytes(`t${i}`), `t${i}`)).seq)
+    const c1 = await first.consumer(shardId(3))
+    await pullTexts(c1, 5)
+    await c1.ack(streamSeq(seqs[1]!))
+    return first
+  }
+
+  test('a consumer delete the server fails after taking the durable out is asked again; the takeover starts after the floor', {
+    timeout: 30_000,
+  }, async () => {
+    const options = fresh()
+    const deletes: string[] = []
+    const nc = await answering(async (subject) => {
+      if (!subject.startsWith(`$JS.API.CONSUMER.DELETE.${options.stream}.`)) return undefined
+      deletes.push(subject)
+      if (deletes.length > 1) return undefined
+      // nats-server's answer when it could not remove the durable's directory while the durable's state
+      // was being flushed into it; the durable itself is gone from the stream by then.
+      const error = { code: 500, err_code: 10051, description: 'unlinkat …/obs/shard-3: directory not empty' }
+      return {
+        data: bytes(JSON.stringify({ type: 'io.nats.jetstream.api.v1.consumer_delete_response', error })),
+      } as Msg
+    })
+    const first = await servedAndStopped(options)
+    const second = await JetStreamTransport.open({ ...options, connection: nc })
+    const c2 = await second.consumer(shardId(3))
+    assert.deepEqual(await pullTexts(c2, 3), ['t2', 't3', 't4'])
+    assert.equal(deletes.length, 2)
+    await second.close()
+    await first.close()
+    await nc.close()
+  })
+
+  test('a durable that had delivered before the node pulled (state left by its deleted namesake) is made again', {
+    timeout: 30_000,
+  }, async () => {
+    const options = fresh()
+    let creates = 0
+    const nc = await answering(async (subject, ask) => {
+      if (!subject.startsWith(`$JS.API.CONSUMER.CREATE.${options.stream}.shard-3`)) return undefined
+      if (++creates > 1) return undefined
+      // Stands for a durable that took up state its deleted namesake left on the server (the failed delete
+      // above): it has delivered t2 and would not deliver it again before the ack wait. The node sees its
+      // first delivery numbered 2, not 1, and makes the durable again.
+      const stale = await jetstream(admin).consumers.get(options.stream!, 'shard-3')
+      for await (const _ of await stale.fetch({ max_messages: 1, expires: 2000 })) break
+      return ask(`$JS.API.CONSUMER.INFO.${options.stream}.shard-3`)
+    })
+    const first = await servedAndStopped(options)
+    const second = await JetStreamTransport.open({ ...options, connection: nc })
+    const c2 = await second.consumer(shardId(3))
+    assert.deepEqual(await pullTexts(c2, 3), ['t2', 't3', 't4'])
+    assert.equal(creates, 2)
+    await second.close()
+    await first.close()
+    await nc.close()
   })
 
   test('a full stream refuses publishes with RT_ERR_TRANSPORT_FULL and keeps what it accepted', async () => {
