@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Packr } from 'msgpackr'
-import { decodeFlush, encodeFlush, type FlushContent } from '../src/host/journal.ts'
+import { decodeFlush, encodeFlush, type FlushContent, packFlush } from '../src/host/journal.ts'
 import { shardId, streamSeq } from '../src/index.ts'
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -29,14 +29,32 @@ const content: FlushContent = {
   outbox: [['page', 'p2', { add: 1 }]],
 }
 
-test('a flush payload reads back whole: every batch its own drained bytes, in order', () => {
+test('a flush payload reads back whole: every batch its own drained bytes, in order', async () => {
   const { batches, ...rest } = content
-  const payload = encodeFlush(batches, rest)
+  const payload = await packFlush(batches, rest)
   assert.deepEqual(plain(decodeFlush(payload)), plain(content))
   // Read from a view into a larger buffer, as a journal segment hands it out.
   const framed = new Uint8Array(payload.byteLength + 10)
   framed.set(payload, 7)
   assert.deepEqual(plain(decodeFlush(framed.subarray(7, 7 + payload.byteLength))), plain(content))
+})
+
+test('a payload is stored deflated: a repetitive one comes out a fraction of its size and reads back', async () => {
+  const rows = bytes('{"type":"click","x":120,"y":4031,"page":"/pricing"}\n'.repeat(2000))
+  const batches = [{ shard: shardId(1), upTo: streamSeq(2000), drained: rows }]
+  const { batches: _, ...rest } = content
+  const plainPayload = encodeFlush(batches, rest)
+  const payload = await packFlush(batches, rest)
+  assert.ok(
+    payload.byteLength * 20 < plainPayload.byteLength,
+    `${payload.byteLength} of ${plainPayload.byteLength}`,
+  )
+  assert.deepEqual([...decodeFlush(payload).batches[0]!.drained], [...rows])
+})
+
+test('a payload of the layout before deflating (committed by an earlier version) still reads back', () => {
+  const { batches, ...rest } = content
+  assert.deepEqual(plain(decodeFlush(encodeFlush(batches, rest))), plain(content))
 })
 
 test('a payload of the earlier layout (all msgpack, drained bytes inside) still reads back', () => {

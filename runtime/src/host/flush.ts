@@ -6,7 +6,7 @@ import { settleAll } from '../settle.ts'
 import { type ActorRef, type FlushRecord, type ReminderRecord, refId, type SnapshotRecord } from '../store.ts'
 import type { ShardConsumer } from '../transport.ts'
 import { readBack } from './flush-wire.ts'
-import { decodeFlush, encodeFlush, type FlushContent } from './journal.ts'
+import { decodeFlush, type FlushContent, packFlush } from './journal.ts'
 import type { FlushBatch, ResolvedOptions } from './options.ts'
 import type { WorkerPool } from './pool.ts'
 import type { ReminderSchedule } from './reminders.ts'
@@ -272,7 +272,7 @@ export class Flusher {
       version: this.version,
       at: Date.now(),
       positions: [...upTo],
-      payload: batches.length === 0 ? new Uint8Array() : encodeFlush(batches, content),
+      payload: new Uint8Array(),
     }
     const full: FlushContent = {
       ...content,
@@ -280,7 +280,10 @@ export class Flusher {
     }
     try {
       if (batches.length === 0) await this.apply(record, full)
-      else await options.store.commit(record)
+      else {
+        record.payload = await packFlush(batches, content)
+        await options.store.commit(record)
+      }
     } catch (e) {
       this.letters.unshift(...letters)
       // Not stored: the cancellations go with the next commit, or the reminders would fire again.

@@ -1,3 +1,5 @@
+import { promisify } from 'node:util'
+import { deflateRaw, inflateRawSync } from 'node:zlib'
 import { Packr } from 'msgpackr'
 import type { Envelope } from '../actor.ts'
 import { shardId, streamSeq } from '../ids.ts'
@@ -31,6 +33,24 @@ const packr = new Packr({ useRecords: false })
 /** First byte of the layout; a msgpack map (the earlier layout) never starts with it. */
 const LAYOUT = 1
 const HEAD = 5
+/** First byte of a payload whose rest is a layout-1 payload, deflated (raw DEFLATE). */
+const DEFLATED = 2
+
+const deflate = promisify(deflateRaw)
+
+/**
+ * A flush record's payload as it is committed: `encodeFlush`'s, deflated at level 1 in the thread pool.
+ * Most of a payload is the drained messages and the actors' snapshots, which deflate about twentyfold:
+ * under the ingest bench the embedded journal grew 5.6 MB a second before (about as fast as the
+ * transport's log) and 0.26 MB after. Records committed before keep their layout and read back as they are.
+ */
+export async function packFlush(
+  batches: readonly FlushBatch[],
+  content: Omit<FlushContent, 'batches'>,
+): Promise<Uint8Array> {
+  const deflated = await deflate(encodeFlush(batches, content), { level: 1 })
+  return Buffer.concat([Buffer.of(DEFLATED), deflated])
+}
 
 /**
  * The payload of a flush record: u8 layout | u32 LE length of the packed part | the packed part (msgpack
@@ -58,6 +78,7 @@ export function encodeFlush(
 
 export function decodeFlush(payload: Uint8Array): FlushContent {
   const view = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
+  if (view[0] === DEFLATED) return decodeFlush(inflateRawSync(view.subarray(1)))
   let batches: FlushContent['batches']
   let w: Omit<Wire, 'b'>
   if (view[0] === LAYOUT) {
