@@ -90,25 +90,33 @@ describe('JetStream transport specifics', () => {
     await t.close()
   })
 
-  test('a durable deleted under a running consumer is re-created after the acknowledged floor', async () => {
-    const options = fresh()
+  /** Five messages, t0 to t4, on shard 3, served to a node that acknowledged the first two. */
+  async function served(
+    options: JetStreamTransportOptions,
+  ): Promise<{ t: JetStreamTransport; c: ShardConsumer; seqs: number[] }> {
     const t = await JetStreamTransport.open(options)
     const seqs: number[] = []
-    for (let i = 0; i < 5; i++) seqs.push((await t.publish(shardId(2), bytes(`d${i}`), `d${i}`)).seq)
-    const c = await t.consumer(shardId(2))
+    for (let i = 0; i < 5; i++) seqs.push((await t.publish(shardId(3), bytes(`t${i}`), `t${i}`)).seq)
+    const c = await t.consumer(shardId(3))
     await pullTexts(c, 5)
     await c.ack(streamSeq(seqs[1]!))
-    assert.equal((await jsm.consumers.info(options.stream!, 'shard-2')).ack_floor.stream_seq, seqs[1])
+    return { t, c, seqs }
+  }
+
+  test('a durable deleted under a running consumer is re-created after the acknowledged floor', async () => {
+    const options = fresh()
+    const { t, c, seqs } = await served(options)
+    assert.equal((await jsm.consumers.info(options.stream!, 'shard-3')).ack_floor.stream_seq, seqs[1])
     const pending = c.pull(10)
-    await jsm.consumers.delete(options.stream!, 'shard-2')
-    await t.publish(shardId(2), bytes('d5'), 'd5')
-    // Already served d2..d4 come again from the server but not to the host.
+    await jsm.consumers.delete(options.stream!, 'shard-3')
+    await t.publish(shardId(3), bytes('t5'), 't5')
+    // Already served t2..t4 come again from the server but not to the host.
     assert.deepEqual(
       (await pending).map((d) => text(d.data)),
-      ['d5'],
+      ['t5'],
     )
     c.rewind(streamSeq(0))
-    assert.deepEqual(await pullTexts(c, 4), ['d2', 'd3', 'd4', 'd5'])
+    assert.deepEqual(await pullTexts(c, 4), ['t2', 't3', 't4', 't5'])
     await t.close()
   })
 
@@ -128,17 +136,6 @@ describe('JetStream transport specifics', () => {
     return nc
   }
 
-  /** Five messages on shard 3, served to a first node that acknowledged the first two and then stopped. */
-  async function servedAndStopped(options: JetStreamTransportOptions): Promise<JetStreamTransport> {
-    const first = await JetStreamTransport.open(options)
-    const seqs: number[] = []
-    for (let i = 0; i < 5; i++) seqs.push((await first.publish(shardId(3), bytes(`t${i}`), `t${i}`)).seq)
-    const c1 = await first.consumer(shardId(3))
-    await pullTexts(c1, 5)
-    await c1.ack(streamSeq(seqs[1]!))
-    return first
-  }
-
   test('a consumer delete the server fails after taking the durable out is asked again; the takeover starts after the floor', {
     timeout: 30_000,
   }, async () => {
@@ -155,7 +152,7 @@ describe('JetStream transport specifics', () => {
         data: bytes(JSON.stringify({ type: 'io.nats.jetstream.api.v1.consumer_delete_response', error })),
       } as Msg
     })
-    const first = await servedAndStopped(options)
+    const { t: first } = await served(options)
     const second = await JetStreamTransport.open({ ...options, connection: nc })
     const c2 = await second.consumer(shardId(3))
     assert.deepEqual(await pullTexts(c2, 3), ['t2', 't3', 't4'])
@@ -180,7 +177,7 @@ describe('JetStream transport specifics', () => {
       for await (const _ of await stale.fetch({ max_messages: 1, expires: 2000 })) break
       return ask(`$JS.API.CONSUMER.INFO.${options.stream}.shard-3`)
     })
-    const first = await servedAndStopped(options)
+    const { t: first } = await served(options)
     const second = await JetStreamTransport.open({ ...options, connection: nc })
     const c2 = await second.consumer(shardId(3))
     assert.deepEqual(await pullTexts(c2, 3), ['t2', 't3', 't4'])
