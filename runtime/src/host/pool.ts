@@ -23,8 +23,8 @@ import type {
  * took 11% of its thread's time (V8 profile; wall time, as a post that wakes the worker may give it the
  * core). A worker that finishes sooner gets its next task this long after the last one left, with every
  * part handed in meanwhile: 200 tasks a second, 5.8%, and the shards' pull loops ran less often too (7.5%
- * of the thread to 2.2%). A quiet worker gets a part at once; the live views coalesce to 200 ms, far
- * above the wait.
+ * of the thread to 2.2%). A quiet worker gets a part at once, unless its last task left less than this long
+ * ago: then when the gap has passed. The live views coalesce to 200 ms, far above the wait.
  */
 export const DELIVERY_GAP_MS = 4
 
@@ -147,7 +147,11 @@ export class WorkerPool {
     const result = new Promise<DeliverResult>((resolve, reject) =>
       queue.waiting.push({ part, resolve, reject }),
     )
-    if (!queue.inFlight) this.sendDeliveries(queue)
+    if (!queue.inFlight) {
+      // A task is about to leave: at once, or when the gap since the slot's last task has passed.
+      queue.inFlight = true
+      this.sendNext(queue)
+    }
     return result
   }
 
@@ -186,7 +190,10 @@ export class WorkerPool {
       .finally(() => this.sendNext(q))
   }
 
-  /** After a task: the parts handed in meanwhile leave together, `DELIVERY_GAP_MS` after the last task. */
+  /**
+   * The slot's next task, after a task or for a part handed to a quiet slot: what waits leaves together,
+   * `DELIVERY_GAP_MS` after the last task left (at once when that has passed). Nothing waiting: the slot is quiet.
+   */
   private sendNext(q: DeliveryQueue): void {
     const wait = q.sentAt + DELIVERY_GAP_MS - performance.now()
     if (q.waiting.length === 0 || wait <= 0) this.sendDeliveries(q)
