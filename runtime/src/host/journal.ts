@@ -33,7 +33,7 @@ const packr = new Packr({ useRecords: false })
 /** First byte of the layout; a msgpack map (the earlier layout) never starts with it. */
 const LAYOUT = 1
 const HEAD = 5
-/** First byte of a payload whose rest is a layout-1 payload, deflated (raw DEFLATE). */
+/** First byte of a payload whose rest is a layout-1 payload, deflated (raw DEFLATE); no msgpack map starts with it either. */
 const DEFLATED = 2
 
 const deflate = promisify(deflateRaw)
@@ -53,9 +53,10 @@ export async function packFlush(
 }
 
 /**
- * The payload of a flush record: u8 layout | u32 LE length of the packed part | the packed part (msgpack
- * of everything but the drained bytes) | each batch's drained bytes as the worker encoded them. The
- * drained bytes, most of a record, are copied once, into the payload.
+ * Layout 1 of a flush record's payload, which `packFlush` deflates (and records committed before it hold as
+ * it is): u8 layout | u32 LE length of the packed part | the packed part (msgpack of everything but the
+ * drained bytes) | each batch's drained bytes as the worker encoded them. The drained bytes, most of a
+ * record, are copied once, into this buffer.
  */
 export function encodeFlush(
   batches: readonly FlushBatch[],
