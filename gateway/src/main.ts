@@ -1,6 +1,9 @@
 import { ConfigError, loadConfig } from './config.ts'
 import { startPlatform } from './platform.ts'
 
+/** "1 worker thread", "2 worker threads". */
+const counted = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`
+
 /** `npm start`: the whole platform in one process, on embedded defaults unless the environment says otherwise. */
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>
@@ -24,7 +27,7 @@ async function main(): Promise<void> {
     `  messaging        ${platform.stores.messaging}`,
     platform.runtime === undefined
       ? '  actor runtime    none here (HM_ROLE=gateway): the runtime nodes of the cluster host the actors'
-      : `  actor runtime    ${platform.runtime.stats().threads} worker threads, ${platform.runtime.stats().shards} shards`,
+      : `  actor runtime    ${counted(platform.runtime.stats().threads, 'worker thread')}, ${counted(platform.runtime.stats().shards, 'shard')}`,
   ]
   if (platform.role === 'runtime') lines.push('', '  Serves /v1/health and /metrics only (HM_ROLE=runtime)')
   else lines.push('', `  Console          ${platform.url}/console/`)
