@@ -189,7 +189,7 @@ export class JetStreamTransport implements Transport {
         from = 0
       }
     }
-    await this.deleteDurable(name)
+    await deleteDurable(this.jsm, stream, name)
     await this.jsm.consumers.add(stream, {
       durable_name: name,
       filter_subject: this.subject(shard),
@@ -201,23 +201,6 @@ export class JetStreamTransport implements Transport {
       max_deliver: -1,
     })
     return from
-  }
-
-  /** Deletes the durable of that name, if there is one. */
-  private async deleteDurable(name: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.jsm.consumers.delete(this.options.stream, name)
-        return
-      } catch (e) {
-        if (isApiError(e, JetStreamApiCodes.ConsumerNotFound)) return
-        // The server can fail a delete after it took the durable out of the stream: it could not remove the
-        // durable's directory while the durable's state was still being flushed into it. Asked again, it
-        // finds no durable of that name.
-        if (!isServerFailure(e) || attempt === DELETE_ATTEMPTS) throw e
-      }
-      await new Promise((r) => setTimeout(r, 25 * 2 ** attempt))
-    }
   }
 
   private async ensureStream(): Promise<void> {
@@ -250,8 +233,27 @@ export class JetStreamTransport implements Transport {
   }
 }
 
-/** How often `bind` asks the server to delete a shard's durable before it gives up. */
+/** How often `deleteDurable` asks the server to delete a durable before it gives up. */
 const DELETE_ATTEMPTS = 5
+
+/**
+ * Deletes the durable of that name from the stream, if there is one. The server can fail a delete after it
+ * took the durable out of the stream: it could not remove the durable's directory while the durable's state
+ * was still being flushed into it (nats-server 2.9: `unlinkat …: directory not empty`, status 500). Asked
+ * again, it finds no durable of that name.
+ */
+export async function deleteDurable(jsm: JetStreamManager, stream: string, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await jsm.consumers.delete(stream, name)
+      return
+    } catch (e) {
+      if (isApiError(e, JetStreamApiCodes.ConsumerNotFound)) return
+      if (!isServerFailure(e) || attempt === DELETE_ATTEMPTS) throw e
+    }
+    await new Promise((r) => setTimeout(r, 25 * 2 ** attempt))
+  }
+}
 
 /** An error the server answered with about itself (status 500), not about the request. */
 function isServerFailure(e: unknown): boolean {
